@@ -1,0 +1,64 @@
+import { Writable } from 'node:stream';
+import type { OutputExcerpt } from '../../shared/types';
+
+/** How much of each stream the result carries for the instructor (the parser sees up to the full cap). */
+export const EXCERPT_BYTES = 32 * 1024;
+
+/**
+ * Collects a container's stdout and stderr while it runs, never holding more than `limitBytes` in total.
+ * Past the limit it drops the rest and calls `onLimit` once, so the caller can stop the container.
+ */
+export class CappedOutput {
+  private readonly chunks: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] };
+  private readonly seen = { stdout: 0, stderr: 0 };
+  private kept = 0;
+  exceeded = false;
+
+  constructor(
+    private readonly limitBytes: number,
+    private readonly onLimit: () => void,
+  ) {}
+
+  writable(stream: 'stdout' | 'stderr'): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        this.add(stream, chunk);
+        done();
+      },
+    });
+  }
+
+  private add(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    this.seen[stream] += chunk.length;
+    const room = this.limitBytes - this.kept;
+    if (room > 0) {
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      this.chunks[stream].push(part);
+      this.kept += part.length;
+    }
+    if (chunk.length > room && !this.exceeded) {
+      this.exceeded = true;
+      this.onLimit();
+    }
+  }
+
+  /** Full kept text of a stream (for parsing), with invalid UTF-8 replaced and NUL bytes removed. */
+  text(stream: 'stdout' | 'stderr'): string {
+    return sanitizeText(Buffer.concat(this.chunks[stream]).toString('utf8'));
+  }
+
+  excerpt(stream: 'stdout' | 'stderr'): OutputExcerpt {
+    const buf = Buffer.concat(this.chunks[stream]);
+    const head = buf.subarray(0, EXCERPT_BYTES);
+    return {
+      text: sanitizeText(head.toString('utf8')),
+      bytes: this.seen[stream],
+      truncated: this.seen[stream] > head.length,
+    };
+  }
+}
+
+/** Text that JSON, PostgreSQL and a browser all accept: no NUL, no lone surrogates. */
+export function sanitizeText(text: string): string {
+  return text.replace(/\u0000/g, '\uFFFD').toWellFormed();
+}

@@ -1,0 +1,13 @@
+import type { Context } from '@temporalio/activity';
+
+/** True when a dockerode error carries this HTTP status (404 no such container/image, 409 conflict…). */
+export function isDockerStatus(err: unknown, status: number): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === status;
+}
+
+/** Heartbeat every `ms` until the returned function is called; cancellation arrives through heartbeats. */
+export function keepHeartbeating(ctx: Context, ms: number, details?: () => unknown): () => void {
+  ctx.heartbeat(details?.());
+  const timer = setInterval(() => ctx.heartbeat(details?.()), ms);
+  return () => clearInterval(timer);
+}

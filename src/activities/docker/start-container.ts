@@ -1,0 +1,109 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type Dockerode from 'dockerode';
+import tar from 'tar-stream';
+import { ErrorTypes } from '../../shared/error-types';
+import type { GradingSpec, StartedContainer } from '../../shared/types';
+import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
+import { containerName, containerOptions, GRADER_USER, SUBMISSION_DIR } from './container-options';
+import type { ContainerSlots } from './container-slots';
+import { isDockerStatus, keepHeartbeating } from './docker-errors';
+
+export interface HostIdentity {
+  hostId: string;
+  hostQueue: string;
+}
+
+export interface StartDeps {
+  docker: Dockerode;
+  host: HostIdentity;
+  slots: ContainerSlots;
+  submissions: SubmissionSource;
+  runtimeFor(flavour: string): string | undefined;
+}
+
+/** A tar holding the submission file, owned by the grader's user so it can read (and replace) it. */
+function submissionArchive(name: string, content: Buffer): Promise<Buffer> {
+  const [uid, gid] = GRADER_USER.split(':').map(Number) as [number, number];
+  const pack = tar.pack();
+  pack.entry({ name, size: content.length, mode: 0o644, uid, gid, mtime: new Date() }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    pack.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+}
+
+/** Docker reports a container that never ran with the zero time "0001-01-01T00:00:00Z". */
+function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
+  return !info.State.Running && info.State.StartedAt.startsWith('0001-');
+}
+
+/** Find the container a previous try of this activity may already have created. */
+async function existingContainer(docker: Dockerode, name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (err) {
+    if (isDockerStatus(err, 404)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Activity (flavour queue): take a container slot on this host, create the hardened container, copy the
+ * submission in, start it, and answer with this host's queue so the workflow awaits it here.
+ * Idempotent: a retry finds the container by its deterministic name.
+ */
+export function createStartContainer(deps: StartDeps) {
+  return async function startContainer(spec: GradingSpec): Promise<StartedContainer> {
+    const ctx = Context.current();
+    const name = containerName(spec);
+    const stopHeartbeat = keepHeartbeating(ctx, 1000);
+    try {
+      await deps.slots.acquire(name, ctx.cancellationSignal);
+      let info = await existingContainer(deps.docker, name);
+      if (!info) {
+        try {
+          await deps.docker.getImage(spec.image).inspect();
+        } catch (err) {
+          if (isDockerStatus(err, 404)) {
+            throw ApplicationFailure.nonRetryable(
+              `image "${spec.image}" is not on grading host ${deps.host.hostId}`,
+              ErrorTypes.ImageNotFound,
+            );
+          }
+          throw err;
+        }
+        const bytes = await fetchSubmission(deps.submissions, spec.file.sha256, ctx.cancellationSignal);
+        const container = await deps.docker.createContainer(
+          containerOptions(spec, deps.host.hostId, deps.runtimeFor(spec.flavour)),
+        );
+        await container.putArchive(await submissionArchive(spec.file.name, bytes), { path: SUBMISSION_DIR });
+        info = await container.inspect();
+      }
+      if (neverStarted(info)) {
+        await deps.docker.getContainer(info.Id).start();
+        info = await deps.docker.getContainer(info.Id).inspect();
+      }
+      return {
+        hostId: deps.host.hostId,
+        hostQueue: deps.host.hostQueue,
+        containerId: info.Id,
+        startedAt: info.State.StartedAt,
+      };
+    } catch (err) {
+      deps.slots.release(name);
+      await deps.docker
+        .getContainer(name)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+      throw err;
+    } finally {
+      stopHeartbeat();
+    }
+  };
+}

@@ -1,0 +1,23 @@
+import { createDeliverCallback, type DeliverDeps } from './callback/deliver-callback';
+import { createAwaitContainer } from './docker/await-container';
+import { createStartContainer, type StartDeps } from './docker/start-container';
+import { createRecordActivities } from './store/record-results';
+
+/** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
+export function createHostActivities(deps: StartDeps) {
+  return {
+    startContainer: createStartContainer(deps),
+    awaitContainer: createAwaitContainer(deps),
+  };
+}
+
+/** Activities of the control worker: the database and the callbacks. */
+export function createControlActivities(deps: DeliverDeps) {
+  return {
+    ...createRecordActivities(deps.store),
+    deliverCallback: createDeliverCallback(deps),
+  };
+}
+
+export type HostActivities = ReturnType<typeof createHostActivities>;
+export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -1,0 +1,23 @@
+import type { AttemptTimings, GradeResult, SubmissionStatus } from '../../shared/types';
+import type { SubmissionStore } from '../../store/submissions';
+
+export interface AttemptResultRecord {
+  submissionId: string;
+  attempt: number;
+  host: string | null;
+  timings: AttemptTimings;
+  result: GradeResult;
+  status: SubmissionStatus;
+}
+
+/** Activities (control queue) that write a workflow's outcomes to the record of truth. Idempotent. */
+export function createRecordActivities(store: SubmissionStore) {
+  return {
+    async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
+      await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status);
+    },
+    async recordDeliveryFailure(r: { submissionId: string; attempt: number; superseded: boolean; error: string }): Promise<void> {
+      await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error);
+    },
+  };
+}

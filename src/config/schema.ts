@@ -1,0 +1,105 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema. Every key has a default and a unit. Sources, in order: these defaults,
+ * the JSON file named by GRADEFLOW_CONFIG, then environment variables (see load.ts).
+ */
+
+const Limits = {
+  cpus: Type.Number({ exclusiveMinimum: 0, maximum: 64, default: 1, description: 'CPU cores (fractional allowed)' }),
+  memoryMb: Type.Integer({ minimum: 16, maximum: 65536, default: 256, description: 'memory, MiB; swap is not allowed' }),
+  pids: Type.Integer({ minimum: 8, maximum: 32768, default: 128, description: 'processes and threads' }),
+  timeLimitSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 86400, default: 60, description: 'wall clock, seconds' }),
+  outputLimitBytes: Type.Integer({ minimum: 1024, maximum: 1073741824, default: 1048576, description: 'stdout+stderr, bytes (1 MiB)' }),
+  tmpfsMb: Type.Integer({ minimum: 1, maximum: 65536, default: 64, description: 'scratch space at /tmp, MiB' }),
+};
+
+export const FlavourSchema = Type.Object(
+  {
+    ...Limits,
+    runtime: Type.Optional(Type.String({ minLength: 1, description: 'OCI runtime, e.g. "runsc" for gVisor' })),
+  },
+  { additionalProperties: false },
+);
+
+export const PlatformSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'platform id, appears in workflow ids' }),
+    apiKeys: Type.Array(Type.String({ minLength: 16 }), {
+      minItems: 1,
+      description: 'bearer keys; plain, or "sha256:<hex>" of the key so the file holds no usable key',
+    }),
+    callbackSecret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', description: 'Standard Webhooks secret' }),
+    allowLoopbackCallbacks: Type.Boolean({ default: false, description: 'allow callbacks to 127.0.0.0/8 and ::1' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    api: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1', description: 'listen address' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+        publicUrl: Type.Optional(
+          Type.String({ description: 'URL grading hosts use to fetch submission files; default http://<host>:<port>' }),
+        ),
+        maxFileBytes: Type.Integer({ minimum: 1, default: 10485760, description: 'largest submission file, bytes (10 MiB)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    dataDir: Type.String({ default: './data', description: 'embedded database, Temporal dev server, dockerd logs' }),
+    databaseUrl: Type.Optional(Type.String({ description: 'PostgreSQL URL; without it an embedded PGlite in dataDir' })),
+    temporal: Type.Object(
+      {
+        address: Type.Optional(Type.String({ description: 'host:port of a Temporal frontend; without it dev embeds one' })),
+        namespace: Type.String({ default: 'default' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 7233, description: 'embedded dev server port' }),
+        uiPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8233, description: 'embedded dev server Web UI port' }),
+        taskQueuePrefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'gradeflow' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    workerToken: Type.Optional(
+      Type.String({ minLength: 16, description: 'shared by server and grading hosts to fetch submission files' }),
+    ),
+    worker: Type.Object(
+      {
+        hostId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,100}$', description: 'default: the machine hostname' })),
+        slots: Type.Integer({ minimum: 1, maximum: 256, default: 2, description: 'grading containers alive at once' }),
+        flavours: Type.Optional(Type.Array(Type.String(), { description: 'flavours this host serves; default all' })),
+        shutdownGraceSeconds: Type.Number({ minimum: 0, default: 30, description: 'seconds running gradings get on SIGTERM' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    flavours: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,40}$' }), FlavourSchema, {
+      default: { default: {} },
+    }),
+    platforms: Type.Array(PlatformSchema, { default: [] }),
+    callbacks: Type.Object(
+      {
+        initialIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'first retry after, ms' }),
+        maximumIntervalMs: Type.Integer({ minimum: 10, default: 600000, description: 'longest wait between retries, ms (10 min)' }),
+        backoffCoefficient: Type.Number({ minimum: 1, default: 2 }),
+        giveUpAfterMs: Type.Integer({ minimum: 1000, default: 86400000, description: 'stop retrying after, ms (24 h)' }),
+        timeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'one POST, ms' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    infrastructureRetries: Type.Integer({
+      minimum: 0,
+      maximum: 20,
+      default: 3,
+      description: 'attempts lost to Docker or host faults that are tried again before being reported',
+    }),
+    logLevel: Type.Union(
+      [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')],
+      { default: 'info' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type GradeflowConfig = Static<typeof ConfigSchema>;
+export type FlavourConfig = Static<typeof FlavourSchema>;
+export type PlatformConfig = Static<typeof PlatformSchema>;

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+
+/** The JSON Schema files in `schemas/` (published), compiled once. */
+export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas');
+
+export function loadSchema(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.schema.json`), 'utf8')) as Record<string, unknown>;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
+
+export interface CorrectomaticResponse {
+  success: boolean;
+  grade?: number;
+  comments?: string[];
+  error?: string;
+}
+
+export const validateCorrectomatic: ValidateFunction<CorrectomaticResponse> = ajv.compile<CorrectomaticResponse>(
+  loadSchema('correctomatic-response'),
+);
+
+/** One line naming the first schema violation, e.g. `/grade must be number`. */
+export function describeSchemaError(validate: ValidateFunction): string {
+  const err = validate.errors?.[0];
+  if (!err) return 'does not match the schema';
+  if (err.keyword === 'required') return `missing required field "${String(err.params.missingProperty)}"`;
+  if (err.keyword === 'anyOf') return 'needs "grade" or "comments" when success is true';
+  const where = err.instancePath ? `field "${err.instancePath.slice(1).replace(/\//g, '.')}"` : 'the response';
+  return `${where} ${err.message ?? 'is invalid'}`;
+}

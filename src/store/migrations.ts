@@ -1,0 +1,82 @@
+import type { Db } from './db';
+
+/**
+ * Schema changes, applied in order, each once. Append only: never edit one that has shipped.
+ */
+export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
+  {
+    id: 1,
+    name: 'submissions, files, attempts, deliveries',
+    sql: `
+      CREATE TABLE files (
+        sha256      text PRIMARY KEY,
+        content     bytea NOT NULL,
+        size        integer NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE submissions (
+        id            uuid PRIMARY KEY,
+        platform_id   text NOT NULL,
+        work_id       text,
+        workflow_id   text NOT NULL,
+        image         text NOT NULL,
+        flavour       text NOT NULL,
+        callback_url  text,
+        params        jsonb NOT NULL DEFAULT '{}'::jsonb,
+        assignment_id text,
+        student_id    text,
+        course_id     text,
+        file_name     text NOT NULL,
+        file_sha256   text NOT NULL REFERENCES files (sha256),
+        file_size     integer NOT NULL,
+        status        text NOT NULL,
+        attempts      integer NOT NULL DEFAULT 0,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (platform_id, work_id)
+      );
+      CREATE INDEX submissions_status ON submissions (status) WHERE status = 'received';
+      CREATE INDEX submissions_assignment ON submissions (platform_id, assignment_id);
+      CREATE TABLE attempts (
+        submission_id uuid NOT NULL REFERENCES submissions (id),
+        attempt       integer NOT NULL,
+        host          text,
+        queued_at     timestamptz,
+        started_at    timestamptz,
+        graded_at     timestamptz,
+        result        jsonb NOT NULL,
+        PRIMARY KEY (submission_id, attempt)
+      );
+      CREATE TABLE deliveries (
+        submission_id uuid NOT NULL REFERENCES submissions (id),
+        attempt       integer NOT NULL,
+        webhook_id    text NOT NULL,
+        status        text NOT NULL,
+        tries         integer NOT NULL DEFAULT 0,
+        last_status   integer,
+        last_error    text,
+        delivered_at  timestamptz,
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (submission_id, attempt)
+      );
+    `,
+  },
+];
+
+/** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */
+export async function migrate(db: Db): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7152026)');
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.id)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      applied.push(m.id);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,241 @@
+import type { AttemptTimings, GradeResult, SubmissionStatus } from '../shared/types';
+import type { Db } from './db';
+
+export interface NewSubmission {
+  id: string;
+  platformId: string;
+  workId?: string;
+  workflowId: string;
+  image: string;
+  flavour: string;
+  callbackUrl?: string;
+  params: Record<string, string>;
+  assignmentId?: string;
+  studentId?: string;
+  courseId?: string;
+  file: { name: string; sha256: string; content: Buffer };
+}
+
+export interface Submission {
+  id: string;
+  platformId: string;
+  workId: string | null;
+  workflowId: string;
+  image: string;
+  flavour: string;
+  callbackUrl: string | null;
+  params: Record<string, string>;
+  assignmentId: string | null;
+  studentId: string | null;
+  courseId: string | null;
+  file: { name: string; sha256: string; size: number };
+  status: SubmissionStatus;
+  attempts: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  host: string | null;
+  timings: AttemptTimings;
+  result: GradeResult;
+}
+
+export interface DeliveryRecord {
+  attempt: number;
+  webhookId: string;
+  status: 'pending' | 'delivered' | 'failed' | 'superseded';
+  tries: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
+type Row = Record<string, unknown>;
+
+function toSubmission(r: Row): Submission {
+  return {
+    id: r.id as string,
+    platformId: r.platform_id as string,
+    workId: r.work_id as string | null,
+    workflowId: r.workflow_id as string,
+    image: r.image as string,
+    flavour: r.flavour as string,
+    callbackUrl: r.callback_url as string | null,
+    params: r.params as Record<string, string>,
+    assignmentId: r.assignment_id as string | null,
+    studentId: r.student_id as string | null,
+    courseId: r.course_id as string | null,
+    file: { name: r.file_name as string, sha256: r.file_sha256 as string, size: r.file_size as number },
+    status: r.status as SubmissionStatus,
+    attempts: r.attempts as number,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+const iso = (d: unknown): string | undefined => (d instanceof Date ? d.toISOString() : undefined);
+
+/** The record of truth: submissions, their files, attempts and deliveries, kept long after Temporal forgets. */
+export function createSubmissionStore(db: Db) {
+  return {
+    /**
+     * Store a new submission with its file, or find the one this platform already sent with the same
+     * work_id. Exactly one row per (platform, work_id), whatever the races.
+     */
+    async create(s: NewSubmission): Promise<{ submission: Submission; created: boolean }> {
+      return db.transaction(async (tx) => {
+        await tx.query(
+          'INSERT INTO files (sha256, content, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
+          [s.file.sha256, s.file.content, s.file.content.length],
+        );
+        const inserted = await tx.query<Row>(
+          `INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
+             assignment_id, student_id, course_id, file_name, file_sha256, file_size, status)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,'received')
+           ON CONFLICT (platform_id, work_id) DO NOTHING
+           RETURNING *`,
+          [
+            s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
+            JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
+            s.file.name, s.file.sha256, s.file.content.length,
+          ],
+        );
+        if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };
+        const existing = await tx.query<Row>('SELECT * FROM submissions WHERE platform_id = $1 AND work_id = $2', [
+          s.platformId,
+          s.workId,
+        ]);
+        return { submission: toSubmission(existing[0]!), created: false };
+      });
+    },
+
+    async get(platformId: string, id: string): Promise<Submission | undefined> {
+      const rows = await db.query<Row>('SELECT * FROM submissions WHERE id = $1 AND platform_id = $2', [id, platformId]);
+      return rows[0] ? toSubmission(rows[0]) : undefined;
+    },
+
+    /** Submissions stored but whose workflow start was never confirmed (e.g. the server died in between). */
+    async listReceived(olderThanMs: number): Promise<Submission[]> {
+      const rows = await db.query<Row>(
+        `SELECT * FROM submissions WHERE status = 'received' AND created_at < now() - ($1::text || ' milliseconds')::interval
+         ORDER BY created_at LIMIT 1000`,
+        [String(olderThanMs)],
+      );
+      return rows.map(toSubmission);
+    },
+
+    async markQueued(id: string): Promise<void> {
+      await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'received'`, [id]);
+    },
+
+    async setStatus(id: string, status: SubmissionStatus): Promise<void> {
+      await db.query('UPDATE submissions SET status = $2, updated_at = now() WHERE id = $1', [id, status]);
+    },
+
+    async file(sha256: string): Promise<Buffer | undefined> {
+      const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);
+      return rows[0] ? Buffer.from(rows[0].content) : undefined;
+    },
+
+    /** Idempotent: a retried activity writes the same row again. */
+    async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result)
+           VALUES ($1,$2,$3,$4,$5,$6,$7)
+           ON CONFLICT (submission_id, attempt) DO UPDATE SET host = EXCLUDED.host, queued_at = EXCLUDED.queued_at,
+             started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result`,
+          [
+            submissionId, a.attempt, a.host, a.timings.queuedAt, a.timings.startedAt ?? null,
+            a.timings.gradedAt ?? null, JSON.stringify(a.result),
+          ],
+        );
+        await tx.query(
+          `UPDATE submissions SET attempts = GREATEST(attempts, $2),
+             status = CASE WHEN attempts <= $2 THEN $3 ELSE status END, updated_at = now()
+           WHERE id = $1`,
+          [submissionId, a.attempt, status],
+        );
+      });
+    },
+
+    async attempts(submissionId: string): Promise<AttemptRecord[]> {
+      const rows = await db.query<Row>('SELECT * FROM attempts WHERE submission_id = $1 ORDER BY attempt', [submissionId]);
+      return rows.map((r) => ({
+        attempt: r.attempt as number,
+        host: r.host as string | null,
+        timings: {
+          queuedAt: iso(r.queued_at) ?? '',
+          ...(iso(r.started_at) ? { startedAt: iso(r.started_at) } : {}),
+          ...(iso(r.graded_at) ? { gradedAt: iso(r.graded_at) } : {}),
+        },
+        result: r.result as GradeResult,
+      }));
+    },
+
+    /** Count one try of a delivery; `outcome` says how it ended. The submission's status follows its latest attempt. */
+    async recordDeliveryTry(
+      submissionId: string,
+      attempt: number,
+      webhookId: string,
+      outcome: { delivered: boolean; status?: number; error?: string },
+    ): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, tries, last_status, last_error, delivered_at)
+           VALUES ($1,$2,$3,$4,1,$5,$6, CASE WHEN $4 = 'delivered' THEN now() END)
+           ON CONFLICT (submission_id, attempt) DO UPDATE SET tries = deliveries.tries + 1, status = EXCLUDED.status,
+             last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+             delivered_at = COALESCE(deliveries.delivered_at, EXCLUDED.delivered_at), updated_at = now()`,
+          [submissionId, attempt, webhookId, outcome.delivered ? 'delivered' : 'pending', outcome.status ?? null, outcome.error ?? null],
+        );
+        if (outcome.delivered) {
+          await tx.query(
+            `UPDATE submissions SET status = 'completed', updated_at = now() WHERE id = $1 AND attempts = $2`,
+            [submissionId, attempt],
+          );
+        }
+      });
+    },
+
+    async finishDeliveryUndelivered(submissionId: string, attempt: number, superseded: boolean, error: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, last_error)
+           VALUES ($1, $2, '', $3, $4)
+           ON CONFLICT (submission_id, attempt) DO UPDATE SET status = EXCLUDED.status, last_error = EXCLUDED.last_error,
+             updated_at = now()`,
+          [submissionId, attempt, superseded ? 'superseded' : 'failed', error],
+        );
+        if (!superseded) {
+          await tx.query(`UPDATE submissions SET status = 'failed', updated_at = now() WHERE id = $1 AND attempts = $2`, [
+            submissionId,
+            attempt,
+          ]);
+        }
+      });
+    },
+
+    async deliveries(submissionId: string): Promise<DeliveryRecord[]> {
+      const rows = await db.query<Row>('SELECT * FROM deliveries WHERE submission_id = $1 ORDER BY attempt', [submissionId]);
+      return rows.map((r) => ({
+        attempt: r.attempt as number,
+        webhookId: r.webhook_id as string,
+        status: r.status as DeliveryRecord['status'],
+        tries: r.tries as number,
+        lastStatus: r.last_status as number | null,
+        lastError: r.last_error as string | null,
+        deliveredAt: (r.delivered_at as Date | null) ?? null,
+      }));
+    },
+
+    /** Cheap liveness probe for /healthz. */
+    async ping(): Promise<void> {
+      await db.query('SELECT 1');
+    },
+  };
+}
+
+export type SubmissionStore = ReturnType<typeof createSubmissionStore>;

@@ -1,0 +1,190 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { callbackBody } from '../shared/callback-body';
+import { SA } from '../shared/search-attributes';
+import type {
+  GradeResult,
+  GradeSubmissionInput,
+  GradeSubmissionOutcome,
+  GradingSpec,
+  Phase,
+  SubmissionProgress,
+} from '../shared/types';
+import { awaitProxy, deliveryProxy, startProxy, storeProxy } from './activity-options';
+import { regradeSignal, statusQuery } from './messages';
+
+interface Delivery {
+  attempt: number;
+  scope: CancellationScope;
+  /** undefined while in flight; then whether the receiver accepted it. */
+  delivered?: boolean;
+}
+
+/** Why an attempt that infrastructure kept failing ends; the platform must not charge the student. */
+function infrastructureFailure(err: unknown, tries: number): GradeResult {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  const lostHost = cause instanceof TimeoutFailure;
+  const detail = lostHost ? 'the grading host stopped answering' : cause instanceof Error ? cause.message : String(cause);
+  return {
+    success: false,
+    reason: 'infrastructure_error',
+    origin: 'infrastructure',
+    error: `Grading could not run after ${tries} tries because of an infrastructure fault (${detail}). This is not the submission's fault.`,
+  };
+}
+
+/**
+ * One workflow per submission. It grades once when started for a new submission, then once more for
+ * every `regrade` signal (merged while one is pending), and closes when no regrade is pending. A regrade
+ * after it closed starts a new run under the same id (signal-with-start), numbering attempts on.
+ *
+ * Each attempt: start the container on the flavour's queue, await it on the host that started it, record
+ * the result, deliver the callback. Infrastructure faults repeat the attempt; student and grader faults
+ * are results. A newer attempt's result supersedes an older one still being delivered.
+ */
+export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Promise<GradeSubmissionOutcome> {
+  let attempt = input.previousAttempts;
+  let regradePending = input.gradeOnStart;
+  let lastResult: GradeResult | undefined;
+  const progress: SubmissionProgress = {
+    phase: 'queued',
+    attempt: attempt + 1,
+    regradePending: false,
+    timings: { queuedAt: new Date().toISOString() },
+  };
+  let delivery: Delivery | undefined;
+
+  setHandler(regradeSignal, () => {
+    regradePending = true;
+    progress.regradePending = true;
+  });
+  setHandler(statusQuery, () => progress);
+
+  const setPhase = (phase: Phase, host?: string): void => {
+    progress.phase = phase;
+    if (host !== undefined) progress.host = host;
+    upsertSearchAttributes([
+      { key: SA.phase, value: phase },
+      ...(host !== undefined ? [{ key: SA.host, value: host }] : []),
+    ]);
+    setCurrentDetails(`**${phase}** · attempt ${progress.attempt}${progress.host ? ` · host ${progress.host}` : ''}`);
+  };
+
+  const startDelivery = (n: number, result: GradeResult): Delivery => {
+    const scope = new CancellationScope();
+    const d: Delivery = { attempt: n, scope };
+    const body = callbackBody({ submissionId: input.submissionId, workId: input.workId }, n, result);
+    void scope
+      .run(() =>
+        deliveryProxy(input, `attempt ${n}: deliver callback`).deliverCallback({
+          submissionId: input.submissionId,
+          platformId: input.platformId,
+          attempt: n,
+          url: input.callbackUrl!,
+          body,
+        }),
+      )
+      .then(() => true)
+      .catch(async (err: unknown) => {
+        const superseded = isCancellation(err);
+        await CancellationScope.nonCancellable(() =>
+          storeProxy(input, `attempt ${n}: record delivery outcome`).recordDeliveryFailure({
+            submissionId: input.submissionId,
+            attempt: n,
+            superseded,
+            error: superseded ? 'superseded by a newer attempt' : err instanceof Error ? (err.cause ?? err).toString() : String(err),
+          }),
+        );
+        return false;
+      })
+      .then((ok) => {
+        d.delivered = ok;
+      });
+    return d;
+  };
+
+  for (;;) {
+  while (regradePending) {
+    regradePending = false;
+    progress.regradePending = false;
+    attempt += 1;
+    progress.attempt = attempt;
+    progress.timings = { queuedAt: new Date().toISOString() };
+    delete progress.host;
+    setPhase('queued');
+
+    const spec: GradingSpec = {
+      submissionId: input.submissionId,
+      platformId: input.platformId,
+      attempt,
+      image: input.image,
+      flavour: input.flavour,
+      limits: input.limits,
+      env: input.env,
+      file: input.file,
+    };
+
+    let result: GradeResult | undefined;
+    for (let tries = 1; result === undefined; tries++) {
+      try {
+        const started = await startProxy(input, `attempt ${attempt}: start container (${input.flavour})`).startContainer(spec);
+        progress.timings.startedAt = started.startedAt;
+        setPhase('running', started.hostId);
+        result = await awaitProxy(input, started.hostQueue, `attempt ${attempt}: await container on ${started.hostId}`)
+          .awaitContainer(spec, started);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        if (tries > input.infrastructureRetries) {
+          result = infrastructureFailure(err, tries);
+        } else {
+          await sleep(Math.min(30_000, 1000 * 2 ** (tries - 1)));
+        }
+      }
+    }
+    lastResult = result;
+    progress.timings.gradedAt = new Date().toISOString();
+
+    const final = !input.callbackUrl && !regradePending;
+    await storeProxy(input, `attempt ${attempt}: record result`).recordAttemptResult({
+      submissionId: input.submissionId,
+      attempt,
+      host: progress.host ?? null,
+      timings: progress.timings,
+      result,
+      status: final ? (result.reason === 'infrastructure_error' ? 'failed' : 'completed') : 'delivering',
+    });
+
+    if (input.callbackUrl) {
+      delivery?.scope.cancel();
+      delivery = startDelivery(attempt, result);
+    }
+  }
+
+  if (delivery && delivery.delivered === undefined) {
+    setPhase('delivering');
+    const inFlight = delivery;
+    // A regrade that arrives while the last result is being delivered starts the next attempt at once.
+    await condition(() => regradePending || inFlight.delivered !== undefined);
+    if (regradePending) continue;
+  }
+  break;
+  }
+  const deliveredLatest = delivery?.delivered ?? false;
+  if (deliveredLatest) progress.timings.deliveredAt = new Date().toISOString();
+  setPhase(lastResult?.reason === 'infrastructure_error' || (delivery && !deliveredLatest) ? 'failed' : 'completed');
+  if (lastResult === undefined) {
+    throw ApplicationFailure.nonRetryable(`run ${workflowInfo().runId} was started without anything to grade`);
+  }
+  return { attempts: attempt, lastResult, delivered: deliveredLatest };
+}
