@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { GradeflowConfig, PlatformConfig } from '../config/schema';
+import { checkCallbackUrl } from '../security/callback-url';
+import { invalid } from './errors';
+
+/** A submission as a platform sent it, before validation: every field as it arrived. */
+export interface RawSubmission {
+  image?: unknown;
+  work_id?: unknown;
+  callback?: unknown;
+  params?: unknown;
+  flavour?: unknown;
+  assignment_id?: unknown;
+  student_id?: unknown;
+  course_id?: unknown;
+  file?: { name: string; content: Buffer };
+}
+
+export interface ValidSubmission {
+  image: string;
+  workId?: string;
+  callbackUrl?: string;
+  params: Record<string, string>;
+  flavour: string;
+  assignmentId?: string;
+  studentId?: string;
+  courseId?: string;
+  file: { name: string; sha256: string; content: Buffer };
+}
+
+// A Docker image reference: [registry[:port]/]name[:tag][@digest], lower-case name components.
+const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const ID_RE = /^[\x21-\x7e]{1,200}$/; // printable ASCII, no spaces
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._ +-]{0,254}$/;
+const MAX_PARAMS = 64;
+const MAX_PARAM_VALUE = 4096;
+
+function optionalId(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !ID_RE.test(value)) throw invalid(field, 'must be 1 to 200 printable characters without spaces');
+  return value;
+}
+
+/** Correctomatic's `k1=v1,k2=v2` string, or an object of strings; they become the grader's environment. */
+export function parseParams(value: unknown): Record<string, string> {
+  if (value === undefined || value === null || value === '') return {};
+  let entries: Array<[string, unknown]>;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text.startsWith('{')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw invalid('params', 'looks like JSON but does not parse');
+      }
+      return parseParams(parsed);
+    }
+    entries = text.split(',').map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw invalid('params', `entry "${pair.trim()}" is not key=value`);
+      return [pair.slice(0, eq).trim(), pair.slice(eq + 1)];
+    });
+  } else if (typeof value === 'object' && !Array.isArray(value)) {
+    entries = Object.entries(value as Record<string, unknown>);
+  } else {
+    throw invalid('params', 'must be a "k1=v1,k2=v2" string or an object of strings');
+  }
+  if (entries.length > MAX_PARAMS) throw invalid('params', `has more than ${MAX_PARAMS} entries`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!ENV_NAME_RE.test(k)) throw invalid('params', `key "${k}" is not a valid environment variable name`);
+    if (k.startsWith('SUBMISSION_')) throw invalid('params', `key "${k}" is reserved`);
+    const s = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+    if (typeof s !== 'string' || s.length > MAX_PARAM_VALUE || s.includes('\u0000')) {
+      throw invalid('params', `value of "${k}" must be a string of at most ${MAX_PARAM_VALUE} characters`);
+    }
+    out[k] = s;
+  }
+  return out;
+}
+
+/** Validate a submission; throws an ApiError naming the first bad field. */
+export async function validateSubmission(
+  raw: RawSubmission,
+  platform: PlatformConfig,
+  config: GradeflowConfig,
+): Promise<ValidSubmission> {
+  if (typeof raw.image !== 'string' || raw.image === '') throw invalid('image', 'is required');
+  if (raw.image.length > 255 || !IMAGE_RE.test(raw.image)) throw invalid('image', 'is not a valid image reference');
+  const flavour = raw.flavour === undefined || raw.flavour === '' ? 'default' : raw.flavour;
+  if (typeof flavour !== 'string' || !Object.hasOwn(config.flavours, flavour)) {
+    throw invalid('flavour', `must be one of: ${Object.keys(config.flavours).join(', ')}`);
+  }
+  let callbackUrl: string | undefined;
+  if (raw.callback !== undefined && raw.callback !== null && raw.callback !== '') {
+    if (typeof raw.callback !== 'string' || raw.callback.length > 2048) throw invalid('callback', 'must be a URL');
+    const problem = await checkCallbackUrl(raw.callback, platform.allowLoopbackCallbacks);
+    if (problem) throw invalid('callback', problem);
+    callbackUrl = raw.callback;
+  }
+  if (!raw.file) throw invalid('file', 'is required');
+  const name = raw.file.name;
+  if (!FILE_NAME_RE.test(name) || name.includes('..')) {
+    throw invalid('file', 'name must be a plain file name (letters, digits, ". _ + -", no path)');
+  }
+  if (raw.file.content.length > config.api.maxFileBytes) {
+    throw invalid('file', `is larger than the limit of ${config.api.maxFileBytes} bytes`);
+  }
+  const workId = optionalId(raw.work_id, 'work_id');
+  const assignmentId = optionalId(raw.assignment_id, 'assignment_id');
+  const studentId = optionalId(raw.student_id, 'student_id');
+  const courseId = optionalId(raw.course_id, 'course_id');
+  return {
+    image: raw.image,
+    flavour,
+    params: parseParams(raw.params),
+    file: { name, content: raw.file.content, sha256: createHash('sha256').update(raw.file.content).digest('hex') },
+    ...(callbackUrl ? { callbackUrl } : {}),
+    ...(workId ? { workId } : {}),
+    ...(assignmentId ? { assignmentId } : {}),
+    ...(studentId ? { studentId } : {}),
+    ...(courseId ? { courseId } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+import type { SubmissionProgress } from '../shared/types';
+import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
+
+/**
+ * The API's view of a submission: stored facts, with live progress from the workflow while it runs.
+ * Snake_case, as platforms (and correctomatic's body) expect.
+ */
+export function presentSubmission(
+  sub: Submission,
+  attempts: AttemptRecord[],
+  deliveries: DeliveryRecord[],
+  progress: SubmissionProgress | undefined,
+) {
+  const latest = attempts.at(-1);
+  const live = progress && progress.phase !== 'completed' && progress.phase !== 'failed' ? progress : undefined;
+  const status = live ? live.phase : sub.status === 'received' ? 'queued' : sub.status;
+  return {
+    id: sub.id,
+    work_id: sub.workId,
+    status,
+    attempt: live?.attempt ?? sub.attempts,
+    image: sub.image,
+    flavour: sub.flavour,
+    file: { name: sub.file.name, size: sub.file.size, sha256: sub.file.sha256 },
+    assignment_id: sub.assignmentId,
+    student_id: sub.studentId,
+    course_id: sub.courseId,
+    created_at: sub.createdAt.toISOString(),
+    updated_at: sub.updatedAt.toISOString(),
+    ...(live ? { progress: { phase: live.phase, attempt: live.attempt, host: live.host ?? null, timings: live.timings, regrade_pending: live.regradePending } } : {}),
+    result: latest?.result ?? null,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      host: a.host,
+      timings: a.timings,
+      success: a.result.success,
+      grade: a.result.grade ?? null,
+      reason: a.result.reason ?? null,
+      delivery: presentDelivery(deliveries.find((d) => d.attempt === a.attempt)),
+    })),
+  };
+}
+
+function presentDelivery(d: DeliveryRecord | undefined) {
+  if (!d) return null;
+  return {
+    webhook_id: d.webhookId || null,
+    status: d.status,
+    tries: d.tries,
+    last_status: d.lastStatus,
+    last_error: d.lastError,
+    delivered_at: d.deliveredAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,98 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type Dockerode from 'dockerode';
+import type { GradeflowConfig } from '../config/schema';
+import { ensureSearchAttributes } from '../setup/search-attributes';
+import { openDb } from '../store/db';
+import { migrate } from '../store/migrations';
+import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
+import { createControlWorker } from '../workers/control';
+import { installRuntime, temporalAddress } from '../workers/runtime';
+import { buildApp } from './app';
+import { createGradingClient } from './temporal-client';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  store: SubmissionStore;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  /** Docker of this machine, when it has one (dev): checked by /healthz. */
+  docker?: Dockerode;
+  workflowBundle?: WorkflowBundle;
+  /** How often stored-but-unstarted submissions are started again (ms). */
+  reconcileEveryMs?: number;
+}
+
+/**
+ * The server process: database (migrated), Temporal client, the control worker, and the HTTP API.
+ * Submissions whose workflow start was never confirmed are started again, at once and then periodically.
+ */
+export async function startServer(config: GradeflowConfig, opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.logger;
+  installRuntime(log);
+  const db = await openDb({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+  const applied = await migrate(db);
+  if (applied.length) log.info({ applied }, 'database migrated');
+  const store = createSubmissionStore(db);
+
+  const connection = await Connection.connect({ address: temporalAddress(config) });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  if (config.temporal.address) await ensureSearchAttributes(connection, config.temporal.namespace);
+  const grading = createGradingClient(client, config);
+
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const worker = await createControlWorker({
+    connection: workerConnection,
+    config,
+    store,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
+  });
+  const workerDone = worker.run();
+
+  const app = await buildApp({
+    config,
+    store,
+    grading,
+    logger: log,
+    health: {
+      database: () => store.ping(),
+      temporal: () => grading.ping(),
+      ...(opts.docker ? { docker: async () => void (await opts.docker!.ping()) } : {}),
+    },
+  });
+  const address = await app.listen({ host: config.api.host, port: config.api.port });
+
+  const reconcile = async (): Promise<void> => {
+    for (const sub of await store.listReceived(5000)) {
+      await grading.start(sub);
+      await store.markQueued(sub.id);
+      log.warn({ submission: sub.id }, 'started a stored submission whose workflow start was not confirmed');
+    }
+  };
+  const timer = setInterval(() => reconcile().catch((err) => log.error({ err }, 'reconcile failed')), opts.reconcileEveryMs ?? 30_000);
+  timer.unref();
+  await reconcile().catch((err) => log.error({ err }, 'reconcile failed'));
+
+  return {
+    url: address.replace('[::1]', '127.0.0.1'),
+    app,
+    store,
+    client,
+    async stop() {
+      clearInterval(timer);
+      await app.close();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone;
+      await workerConnection.close();
+      await connection.close();
+      await db.close();
+    },
+  };
+}

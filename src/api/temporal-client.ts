@@ -1,0 +1,86 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import type { GradeflowConfig } from '../config/schema';
+import { SA } from '../shared/search-attributes';
+import type { SubmissionProgress } from '../shared/types';
+import type { Submission } from '../store/submissions';
+import { gradeSubmissionWorkflow, regradeSignal, statusQuery } from '../workflows';
+import { workflowInput } from './workflow-input';
+
+function searchAttributes(sub: Submission): SearchAttributePair[] {
+  const pairs: SearchAttributePair[] = [
+    { key: SA.platform, value: sub.platformId },
+    { key: SA.flavour, value: sub.flavour },
+    { key: SA.phase, value: 'queued' },
+  ];
+  if (sub.workId) pairs.push({ key: SA.workId, value: sub.workId });
+  if (sub.assignmentId) pairs.push({ key: SA.assignment, value: sub.assignmentId });
+  if (sub.studentId) pairs.push({ key: SA.student, value: sub.studentId });
+  if (sub.courseId) pairs.push({ key: SA.course, value: sub.courseId });
+  return pairs;
+}
+
+function summary(sub: Submission): string {
+  const who = [sub.courseId, sub.assignmentId, sub.studentId].filter(Boolean).join(' / ');
+  return `Grade ${sub.file.name} with ${sub.image}${who ? ` (${who})` : ''}`;
+}
+
+/** The API's side of Temporal: start a submission's workflow, ask it to regrade, read its progress. */
+export function createGradingClient(client: Client, config: GradeflowConfig) {
+  const control = (sub: Submission) => workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true }).taskQueues.control;
+  return {
+    /** Idempotent: a second call for the same submission neither fails nor grades twice. */
+    async start(sub: Submission): Promise<void> {
+      try {
+        await client.workflow.start(gradeSubmissionWorkflow, {
+          workflowId: sub.workflowId,
+          taskQueue: control(sub),
+          args: [workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true })],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          typedSearchAttributes: searchAttributes(sub),
+          staticSummary: summary(sub),
+          staticDetails: `submission \`${sub.id}\` · platform \`${sub.platformId}\` · flavour \`${sub.flavour}\``,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /**
+     * Grade again: signal the running workflow, or start a new run under the same id that serves the
+     * signal when the last one has closed. `previousAttempts` numbers the new attempt on.
+     */
+    async regrade(sub: Submission, requestedBy: string): Promise<void> {
+      await client.workflow.signalWithStart(gradeSubmissionWorkflow, {
+        workflowId: sub.workflowId,
+        taskQueue: control(sub),
+        args: [workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false })],
+        signal: regradeSignal,
+        signalArgs: [{ requestedBy }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: searchAttributes(sub),
+        staticSummary: `Regrade: ${summary(sub)}`,
+      });
+    },
+
+    /** Live progress while the workflow runs; undefined once it has closed (the database then has it all). */
+    async progress(sub: Submission): Promise<SubmissionProgress | undefined> {
+      const handle = client.workflow.getHandle(sub.workflowId);
+      try {
+        const info = await handle.describe();
+        if (info.status.name !== 'RUNNING') return undefined;
+        return await handle.query(statusQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
+
+    async ping(): Promise<void> {
+      await client.workflowService.getSystemInfo({});
+    },
+  };
+}
+
+export type GradingClient = ReturnType<typeof createGradingClient>;

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { startServer } from '../api/server';
+import { loadConfig } from '../config/load';
+import { createLogger } from '../logging';
+import { ensureDocker } from '../setup/docker';
+import { ensureImages } from '../setup/images';
+import { PROJECT_ROOT, say } from '../setup/paths';
+import { ensureTemporalCli } from '../setup/temporal-cli';
+import { startDevServer, type DevServer } from '../setup/temporal-dev-server';
+import { startGradingHost } from '../workers/start-grading-host';
+import { ensureDemoConfig } from './demo-config';
+import { onShutdown } from './processes';
+
+/** `gradeflow dev` (= `npm start`): the whole system in one process, set up from nothing. */
+export async function runDev(): Promise<void> {
+  const env = { ...process.env };
+  const dataDir = path.resolve(env.GRADEFLOW_DATA_DIR ?? './data');
+  let demo: ReturnType<typeof ensureDemoConfig> | undefined;
+  if (!env.GRADEFLOW_CONFIG) {
+    demo = ensureDemoConfig(dataDir);
+    env.GRADEFLOW_CONFIG = demo.file;
+  }
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel);
+
+  const docker = await ensureDocker();
+  await ensureImages(docker);
+
+  let devServer: DevServer | undefined;
+  if (!config.temporal.address) {
+    const cli = await ensureTemporalCli();
+    devServer = await startDevServer({
+      cli,
+      port: config.temporal.port,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dbFile: path.join(config.dataDir, 'temporal.db'),
+      logFile: path.join(config.dataDir, 'temporal.log'),
+    });
+  }
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let host: Awaited<ReturnType<typeof startGradingHost>>;
+  try {
+    server = await startServer(config, { logger, docker });
+    host = await startGradingHost(config, { logger, docker });
+  } catch (err) {
+    await devServer?.stop();
+    throw err;
+  }
+
+  onShutdown(async () => {
+    await host.stop();
+    await server.stop();
+    await devServer?.stop();
+  });
+
+  const example = path.relative(process.cwd(), path.join(PROJECT_ROOT, 'examples', 'sum-grader', 'submission', 'sum.sh'));
+  const lines = [
+    '',
+    `gradeflow is up.`,
+    `  API          ${server.url}   (health: ${server.url}/healthz)`,
+    ...(devServer ? [`  Temporal UI  ${devServer.uiUrl}`] : [`  Temporal     ${config.temporal.address}`]),
+    `  grading host ${host.hostId} (${config.worker.slots} slots)`,
+  ];
+  if (demo) {
+    lines.push(
+      `  demo platform "demo"  API key: ${demo.apiKey}`,
+      `                        callback secret: ${demo.callbackSecret}`,
+      '',
+      'Grade the example submission:',
+      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' -F image=gradeflow/example-sum:1 -F file=@${example} ${server.url}/v1/submissions`,
+      'then GET the id it returns:',
+      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' ${server.url}/v1/submissions/<id>`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops everything.', '');
+  say(lines.join('\n'));
+  await host.done;
+}

@@ -1,0 +1,63 @@
+import os from 'node:os';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type Dockerode from 'dockerode';
+import { createHostActivities } from '../activities';
+import type { SubmissionSource } from '../activities/artifacts/fetch-submission';
+import { ContainerSlots } from '../activities/docker/container-slots';
+import type { GradeflowConfig } from '../config/schema';
+import { flavourQueue, hostQueue } from '../shared/task-queues';
+
+export interface GradingHostDeps {
+  connection: NativeConnection;
+  config: GradeflowConfig;
+  docker: Dockerode;
+  submissions: SubmissionSource;
+}
+
+export interface GradingHost {
+  hostId: string;
+  workers: Worker[];
+  slots: ContainerSlots;
+}
+
+/**
+ * A grading host: one worker per flavour it serves (start activities, at most `slots` at once) and one on
+ * its own queue (await activities), sharing one count of live containers.
+ */
+export async function createGradingHost(deps: GradingHostDeps): Promise<GradingHost> {
+  const { config } = deps;
+  const prefix = config.temporal.taskQueuePrefix;
+  const hostId = config.worker.hostId ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-');
+  const slots = new ContainerSlots(config.worker.slots);
+  const activities = createHostActivities({
+    docker: deps.docker,
+    host: { hostId, hostQueue: hostQueue(prefix, hostId) },
+    slots,
+    submissions: deps.submissions,
+    runtimeFor: (flavour) => config.flavours[flavour]?.runtime,
+  });
+  const common = {
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
+    enableNonLocalActivities: true,
+  } as const;
+  const flavours = config.worker.flavours ?? Object.keys(config.flavours);
+  const workers = await Promise.all([
+    ...flavours.map((f) =>
+      Worker.create({
+        ...common,
+        taskQueue: flavourQueue(prefix, f),
+        activities: { startContainer: activities.startContainer },
+        maxConcurrentActivityTaskExecutions: config.worker.slots,
+      }),
+    ),
+    Worker.create({
+      ...common,
+      taskQueue: hostQueue(prefix, hostId),
+      activities: { awaitContainer: activities.awaitContainer },
+      maxConcurrentActivityTaskExecutions: config.worker.slots * 2,
+    }),
+  ]);
+  return { hostId, workers, slots };
+}

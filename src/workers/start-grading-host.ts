@@ -1,0 +1,42 @@
+import type { WorkflowBundle } from '@temporalio/worker';
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import { apiPublicUrl } from '../config/load';
+import type { GradeflowConfig } from '../config/schema';
+import { createGradingHost } from './grading-host';
+import { connectWorker, installRuntime } from './runtime';
+
+export interface RunningGradingHost {
+  hostId: string;
+  /** Resolves when every worker of this host has stopped. */
+  done: Promise<void>;
+  /** Graceful: stop polling, let running gradings finish within the grace time, then hand the rest back. */
+  stop(): Promise<void>;
+}
+
+export async function startGradingHost(
+  config: GradeflowConfig,
+  opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundle },
+): Promise<RunningGradingHost> {
+  installRuntime(opts.logger);
+  if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');
+  const connection = await connectWorker(config);
+  const host = await createGradingHost({
+    connection,
+    config,
+    docker: opts.docker,
+    submissions: { serverUrl: apiPublicUrl(config), workerToken: config.workerToken },
+  });
+  const done = Promise.all(host.workers.map((w) => w.run())).then(() => connection.close());
+  opts.logger.info({ hostId: host.hostId, slots: config.worker.slots }, 'grading host polling');
+  return {
+    hostId: host.hostId,
+    done,
+    async stop() {
+      for (const w of host.workers) {
+        if (w.getState() === 'RUNNING') w.shutdown();
+      }
+      await done;
+    },
+  };
+}
