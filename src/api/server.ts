@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type Dockerode from 'dockerode';
@@ -25,7 +25,7 @@ export interface ServerOptions {
   logger: Logger;
   /** Docker of this machine, when it has one (dev): checked by /healthz. */
   docker?: Dockerode;
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** How often stored-but-unstarted submissions are started again (ms). */
   reconcileEveryMs?: number;
 }

@@ -1,4 +1,4 @@
-import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createControlActivities } from '../activities';
 import type { GradeflowConfig } from '../config/schema';
 import { controlQueue } from '../shared/task-queues';
@@ -9,7 +9,7 @@ export interface ControlWorkerDeps {
   config: GradeflowConfig;
   store: SubmissionStore;
   /** A prebuilt bundle (tests build it once); otherwise the worker bundles src/workflows at start. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
 }
 
 /** The control worker: every workflow, and the activities that need the database or the network. */

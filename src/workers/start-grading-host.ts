@@ -1,4 +1,4 @@
-import type { WorkflowBundle } from '@temporalio/worker';
+import type { WorkflowBundleOption } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
@@ -16,7 +16,7 @@ export interface RunningGradingHost {
 
 export async function startGradingHost(
   config: GradeflowConfig,
-  opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundle },
+  opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundleOption },
 ): Promise<RunningGradingHost> {
   installRuntime(opts.logger);
   if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
+import { ensureDocker } from '../../src/setup/docker';
+import { ensureImageFromDir, ensureImages } from '../../src/setup/images';
+import { startTempPostgres } from '../../src/setup/postgres';
+import { ensureTemporalCli } from '../../src/setup/temporal-cli';
+import { startDevServer } from '../../src/setup/temporal-dev-server';
+import { TEST_IMAGES } from './images';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    postgresUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** One real Temporal dev server, one real PostgreSQL, the Docker engine and images, one workflow bundle. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const docker = await ensureDocker();
+  await ensureImages(docker);
+  for (const image of TEST_IMAGES) await ensureImageFromDir(docker, image);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-test-'));
+  const cli = await ensureTemporalCli();
+  const port = await freePort();
+  const temporal = await startDevServer({
+    cli,
+    port,
+    uiPort: await freePort(),
+    namespace: 'default',
+    logFile: path.join(dir, 'temporal.log'),
+    headless: true,
+  });
+  const postgres = await startTempPostgres(await freePort());
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('postgresUrl', postgres.url);
+  project.provide('workflowBundlePath', bundlePath);
+  return async () => {
+    await temporal.stop();
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
