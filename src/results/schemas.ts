@@ -24,10 +24,12 @@ export const validateCorrectomatic: ValidateFunction<CorrectomaticResponse> = aj
 
 /** One line naming the first schema violation, e.g. `/grade must be number`. */
 export function describeSchemaError(validate: ValidateFunction): string {
-  const err = validate.errors?.[0];
+  const errors = validate.errors ?? [];
+  // An anyOf reports each branch's failure first; the anyOf itself says what is really wanted.
+  if (errors.some((e) => e.keyword === 'anyOf')) return 'needs "grade" or "comments" when success is true';
+  const err = errors[0];
   if (!err) return 'does not match the schema';
   if (err.keyword === 'required') return `missing required field "${String(err.params.missingProperty)}"`;
-  if (err.keyword === 'anyOf') return 'needs "grade" or "comments" when success is true';
   const where = err.instancePath ? `field "${err.instancePath.slice(1).replace(/\//g, '.')}"` : 'the response';
   return `${where} ${err.message ?? 'is invalid'}`;
 }

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { openDb, type Db } from '../../src/store/db';
+import { migrate } from '../../src/store/migrations';
+import { createSubmissionStore, type NewSubmission, type SubmissionStore } from '../../src/store/submissions';
+
+const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> = [
+  [
+    'PGlite (embedded)',
+    async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-store-'));
+      const db = await openDb({ dataDir: dir });
+      return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+    },
+  ],
+  [
+    'PostgreSQL server',
+    async () => {
+      // A fresh database per run on the suite's real PostgreSQL server.
+      const admin = await openDb({ databaseUrl: inject('postgresUrl'), dataDir: '' });
+      const name = `gradeflow_${randomUUID().replace(/-/g, '')}`;
+      await admin.exec(`CREATE DATABASE ${name}`);
+      const db = await openDb({ databaseUrl: inject('postgresUrl').replace(/\/postgres$/, `/${name}`), dataDir: '' });
+      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name}`); await admin.close(); } };
+    },
+  ],
+];
+
+function newSubmission(over: Partial<NewSubmission> = {}): NewSubmission {
+  const id = randomUUID();
+  return {
+    id,
+    platformId: 'p1',
+    workflowId: `submission/p1/${id}`,
+    image: 'img:1',
+    flavour: 'default',
+    params: { A: '1' },
+    file: { name: 'a.sh', sha256: 'a'.repeat(64), content: Buffer.from('echo hi') },
+    ...over,
+  };
+}
+
+describe.each(backends)('submission store on %s', (_name, open) => {
+  let db: Db;
+  let store: SubmissionStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, cleanup } = await open());
+    expect(await migrate(db)).toEqual([1]);
+    expect(await migrate(db)).toEqual([]); // idempotent
+    store = createSubmissionStore(db);
+  });
+  afterAll(async () => cleanup?.());
+
+  it('stores a submission and its file, and finds it only for its platform', async () => {
+    const s = newSubmission();
+    const { submission, created } = await store.create(s);
+    expect(created).toBe(true);
+    expect(submission).toMatchObject({ id: s.id, status: 'received', params: { A: '1' }, file: { size: 7 } });
+    expect(await store.get('p1', s.id)).toMatchObject({ id: s.id });
+    expect(await store.get('p2', s.id)).toBeUndefined();
+    expect((await store.file(s.file.sha256))?.toString()).toBe('echo hi');
+  });
+
+  it('keeps one row per platform + work_id, even under concurrent inserts', async () => {
+    const attempts = await Promise.all(
+      Array.from({ length: 8 }, () => store.create(newSubmission({ workId: 'w-race' }))).map((p) => p.catch((e: Error) => e)),
+    );
+    const ok = attempts.filter((a): a is Exclude<typeof a, Error> => !(a instanceof Error));
+    expect(ok.filter((a) => a.created)).toHaveLength(1);
+    expect(new Set(ok.map((a) => a.submission.id)).size).toBe(1);
+    const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM submissions WHERE work_id = 'w-race'`);
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('lists submissions whose workflow start was never confirmed, until marked queued', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    await db.query(`UPDATE submissions SET created_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
+    expect((await store.listReceived(5000)).map((r) => r.id)).toContain(s.id);
+    await store.markQueued(s.id);
+    expect((await store.listReceived(5000)).map((r) => r.id)).not.toContain(s.id);
+  });
+
+  it('records attempts idempotently and lets only the latest attempt set the status', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    const result = { success: true, grade: 3 };
+    const timings = { queuedAt: new Date().toISOString(), gradedAt: new Date().toISOString() };
+    await store.recordAttempt(s.id, { attempt: 2, host: 'h', timings, result }, 'completed');
+    await store.recordAttempt(s.id, { attempt: 2, host: 'h', timings, result }, 'completed');
+    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: false } }, 'delivering');
+    const sub = await store.get('p1', s.id);
+    expect(sub).toMatchObject({ attempts: 2, status: 'completed' });
+    expect((await store.attempts(s.id)).map((a) => a.attempt)).toEqual([1, 2]);
+  });
+
+  it('counts delivery tries and marks the submission completed on success', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    const timings = { queuedAt: new Date().toISOString() };
+    await store.recordAttempt(s.id, { attempt: 1, host: null, timings, result: { success: true, grade: 1 } }, 'delivering');
+    await store.recordDeliveryTry(s.id, 1, 'msg_x', { delivered: false, error: 'ECONNREFUSED' });
+    await store.recordDeliveryTry(s.id, 1, 'msg_x', { delivered: true, status: 200 });
+    const [d] = await store.deliveries(s.id);
+    expect(d).toMatchObject({ tries: 2, status: 'delivered', lastStatus: 200, webhookId: 'msg_x' });
+    expect(d!.deliveredAt).toBeInstanceOf(Date);
+    expect(await store.get('p1', s.id)).toMatchObject({ status: 'completed' });
+  });
+});
