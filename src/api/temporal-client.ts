@@ -27,15 +27,15 @@ function summary(sub: Submission): string {
 
 /** The API's side of Temporal: start a submission's workflow, ask it to regrade, read its progress. */
 export function createGradingClient(client: Client, config: GradeflowConfig) {
-  const control = (sub: Submission) => workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true }).taskQueues.control;
   return {
     /** Idempotent: a second call for the same submission neither fails nor grades twice. */
     async start(sub: Submission): Promise<void> {
+      const input = workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true });
       try {
         await client.workflow.start(gradeSubmissionWorkflow, {
           workflowId: sub.workflowId,
-          taskQueue: control(sub),
-          args: [workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true })],
+          taskQueue: input.taskQueues.control,
+          args: [input],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
           typedSearchAttributes: searchAttributes(sub),
@@ -52,10 +52,11 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
      * signal when the last one has closed. `previousAttempts` numbers the new attempt on.
      */
     async regrade(sub: Submission, requestedBy: string): Promise<void> {
+      const input = workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false });
       await client.workflow.signalWithStart(gradeSubmissionWorkflow, {
         workflowId: sub.workflowId,
-        taskQueue: control(sub),
-        args: [workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false })],
+        taskQueue: input.taskQueues.control,
+        args: [input],
         signal: regradeSignal,
         signalArgs: [{ requestedBy }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

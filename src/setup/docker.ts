@@ -71,9 +71,3 @@ export async function ensureDocker(): Promise<Dockerode> {
   }
   throw new Error(`dockerd did not answer within 30 s; see ${log}`);
 }
-
-/** Whether the engine has the gVisor runtime registered. */
-export async function hasRuntime(docker: Dockerode, name: string): Promise<boolean> {
-  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
-  return Boolean(info.Runtimes?.[name]);
-}

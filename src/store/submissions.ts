@@ -130,9 +130,6 @@ export function createSubmissionStore(db: Db) {
       await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'received'`, [id]);
     },
 
-    async setStatus(id: string, status: SubmissionStatus): Promise<void> {
-      await db.query('UPDATE submissions SET status = $2, updated_at = now() WHERE id = $1', [id, status]);
-    },
 
     async file(sha256: string): Promise<Buffer | undefined> {
       const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);

@@ -1,4 +1,4 @@
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { GradeflowConfig } from '../config/schema';
 
@@ -26,4 +26,3 @@ export async function connectWorker(config: GradeflowConfig): Promise<NativeConn
   return NativeConnection.connect({ address: temporalAddress(config) });
 }
 
-export type { LogLevel };
