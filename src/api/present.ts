@@ -1,4 +1,4 @@
-import type { SubmissionProgress } from '../shared/types';
+import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
 
 /**
@@ -27,17 +27,26 @@ export function presentSubmission(
     course_id: sub.courseId,
     created_at: sub.createdAt.toISOString(),
     updated_at: sub.updatedAt.toISOString(),
-    ...(live ? { progress: { phase: live.phase, attempt: live.attempt, host: live.host ?? null, timings: live.timings, regrade_pending: live.regradePending } } : {}),
+    ...(live ? { progress: { phase: live.phase, attempt: live.attempt, host: live.host ?? null, timings: presentTimings(live.timings), regrade_pending: live.regradePending } } : {}),
     result: latest?.result ?? null,
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       host: a.host,
-      timings: a.timings,
+      timings: presentTimings(a.timings),
       success: a.result.success,
       grade: a.result.grade ?? null,
       reason: a.result.reason ?? null,
       delivery: presentDelivery(deliveries.find((d) => d.attempt === a.attempt)),
     })),
+  };
+}
+
+function presentTimings(t: AttemptTimings | undefined) {
+  return {
+    queued_at: t?.queuedAt ?? null,
+    started_at: t?.startedAt ?? null,
+    graded_at: t?.gradedAt ?? null,
+    delivered_at: t?.deliveredAt ?? null,
   };
 }
 

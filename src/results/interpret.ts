@@ -21,7 +21,7 @@ export interface ContainerOutcome {
  * then the response; a non-zero exit with no valid response is a crash.
  */
 export function interpretOutcome(o: ContainerOutcome): GradeResult {
-  const streams = { exitCode: o.exitCode, stdout: o.stdout, stderr: o.stderr };
+  const streams = { exit_code: o.exitCode, stdout: o.stdout, stderr: o.stderr };
   if (o.timedOut) {
     return {
       success: false,

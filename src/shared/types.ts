@@ -59,7 +59,7 @@ export interface GradeResult {
   reason?: FailureReason;
   /** Whose fault a failure is; absent on success. */
   origin?: FailureOrigin;
-  exitCode?: number;
+  exit_code?: number;
   stdout?: OutputExcerpt;
   stderr?: OutputExcerpt;
 }

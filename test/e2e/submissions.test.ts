@@ -46,10 +46,10 @@ describe('POST /v1/submissions → workflow → container → signed callback', 
     expect(cb.headers['webhook-id']).toBe(`msg_${id}_1`);
 
     const done = await stack.waitFor(id, (b) => b.status === 'completed');
-    expect(done.result).toMatchObject({ success: true, grade: 10, exitCode: 0 });
+    expect(done.result).toMatchObject({ success: true, grade: 10, exit_code: 0 });
     expect(done.attempts).toHaveLength(1);
     expect(done.attempts[0]).toMatchObject({ attempt: 1, host: stack.hostId, delivery: { status: 'delivered', tries: 1 } });
-    expect(done.attempts[0].timings.gradedAt).toBeTruthy();
+    expect(done.attempts[0].timings.graded_at).toBeTruthy();
   });
 
   it('reads the last separator block out of surrounding noise', async () => {
@@ -88,7 +88,7 @@ describe('POST /v1/submissions → workflow → container → signed callback', 
   it('reports a crash (non-zero exit, no response) with its exit code', async () => {
     const res = await stack.post({ image: SCRIPT_RUNNER, file: script('echo "segfault-ish" >&2; exit 3') });
     const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
-    expect(done.result).toMatchObject({ success: false, reason: 'crashed', origin: 'student', exitCode: 3 });
+    expect(done.result).toMatchObject({ success: false, reason: 'crashed', origin: 'student', exit_code: 3 });
   });
 
   it('kills a grading at its time limit and says so', async () => {

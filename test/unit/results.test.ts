@@ -44,7 +44,7 @@ describe('interpreting a finished container', () => {
     expect(interpretOutcome(outcome({ exitCode: 1, stdoutText: '{"success":true,"grade":4}' }))).toMatchObject({ success: true, grade: 4 });
   });
   it('calls a non-zero exit without a response a crash, and exit 0 without one an invalid response', () => {
-    expect(interpretOutcome(outcome({ exitCode: 139 }))).toMatchObject({ reason: 'crashed', exitCode: 139, origin: 'student' });
+    expect(interpretOutcome(outcome({ exitCode: 139 }))).toMatchObject({ reason: 'crashed', exit_code: 139, origin: 'student' });
     expect(interpretOutcome(outcome({ exitCode: 0, stdoutText: 'hello' }))).toMatchObject({ reason: 'invalid_response', origin: 'grader' });
   });
   it('passes a grader-reported error through with its message', () => {
