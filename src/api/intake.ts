@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
 import { checkCallbackUrl } from '../security/callback-url';
-import { invalid } from './errors';
+import type { ResourceLimits } from '../shared/types';
+import { parseSubmissionLimits } from './submission-limits';
+import { archiveKind, checkArchive } from '../archives/read-archive';
+import { ArchiveRejected } from '../archives/safe-path';
+import { ApiError, invalid } from './errors';
 
 /** A submission as a platform sent it, before validation: every field as it arrived. */
 export interface RawSubmission {
@@ -13,6 +17,7 @@ export interface RawSubmission {
   assignment_id?: unknown;
   student_id?: unknown;
   course_id?: unknown;
+  limits?: unknown;
   file?: { name: string; content: Buffer };
 }
 
@@ -25,6 +30,7 @@ export interface ValidSubmission {
   assignmentId?: string;
   studentId?: string;
   courseId?: string;
+  limits: Partial<ResourceLimits>;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -93,6 +99,7 @@ export async function validateSubmission(
   if (typeof flavour !== 'string' || !Object.hasOwn(config.flavours, flavour)) {
     throw invalid('flavour', `must be one of: ${Object.keys(config.flavours).join(', ')}`);
   }
+  const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);
   let callbackUrl: string | undefined;
   if (raw.callback !== undefined && raw.callback !== null && raw.callback !== '') {
     if (typeof raw.callback !== 'string' || raw.callback.length > 2048) throw invalid('callback', 'must be a URL');
@@ -108,6 +115,13 @@ export async function validateSubmission(
   if (raw.file.content.length > config.api.maxFileBytes) {
     throw invalid('file', `is larger than the limit of ${config.api.maxFileBytes} bytes`);
   }
+  const kind = archiveKind(name);
+  if (kind) {
+    await checkArchive(kind, raw.file.content, config.archives).catch((err: unknown) => {
+      if (err instanceof ArchiveRejected) throw new ApiError(400, 'invalid_archive', `file ${err.message}`, 'file');
+      throw err;
+    });
+  }
   const workId = optionalId(raw.work_id, 'work_id');
   const assignmentId = optionalId(raw.assignment_id, 'assignment_id');
   const studentId = optionalId(raw.student_id, 'student_id');
@@ -116,6 +130,7 @@ export async function validateSubmission(
     image: raw.image,
     flavour,
     params: parseParams(raw.params),
+    limits,
     file: { name, content: raw.file.content, sha256: createHash('sha256').update(raw.file.content).digest('hex') },
     ...(callbackUrl ? { callbackUrl } : {}),
     ...(workId ? { workId } : {}),

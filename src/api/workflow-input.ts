@@ -2,6 +2,7 @@ import type { GradeflowConfig } from '../config/schema';
 import { controlQueue, flavourQueue } from '../shared/task-queues';
 import type { GradeSubmissionInput } from '../shared/types';
 import type { Submission } from '../store/submissions';
+import { effectiveLimits } from './submission-limits';
 
 /**
  * The workflow input for a stored submission, with the flavour's limits and the callback policy as the
@@ -13,7 +14,6 @@ export function workflowInput(
   run: { previousAttempts: number; gradeOnStart: boolean },
 ): GradeSubmissionInput {
   const flavour = config.flavours[sub.flavour] ?? config.flavours.default!;
-  const { runtime: _runtime, ...limits } = flavour;
   const prefix = config.temporal.taskQueuePrefix;
   return {
     submissionId: sub.id,
@@ -21,7 +21,7 @@ export function workflowInput(
     ...(sub.workId ? { workId: sub.workId } : {}),
     image: sub.image,
     flavour: sub.flavour,
-    limits,
+    limits: effectiveLimits(flavour, sub.limits),
     env: sub.params,
     file: sub.file,
     ...(sub.callbackUrl ? { callbackUrl: sub.callbackUrl } : {}),

@@ -18,6 +18,7 @@ export const FlavourSchema = Type.Object(
   {
     ...Limits,
     runtime: Type.Optional(Type.String({ minLength: 1, description: 'OCI runtime, e.g. "runsc" for gVisor' })),
+    allowRoot: Type.Boolean({ default: false, description: "run as the image's own user, even root (default: nobody)" }),
   },
   { additionalProperties: false },
 );
@@ -69,6 +70,7 @@ export const ConfigSchema = Type.Object(
         slots: Type.Integer({ minimum: 1, maximum: 256, default: 2, description: 'grading containers alive at once' }),
         flavours: Type.Optional(Type.Array(Type.String(), { description: 'flavours this host serves; default all' })),
         shutdownGraceSeconds: Type.Number({ minimum: 0, default: 30, description: 'seconds running gradings get on SIGTERM' }),
+        reapIntervalSeconds: Type.Number({ minimum: 1, default: 60, description: 'how often leftover containers are looked for' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -83,6 +85,13 @@ export const ConfigSchema = Type.Object(
         backoffCoefficient: Type.Number({ minimum: 1, default: 2 }),
         giveUpAfterMs: Type.Integer({ minimum: 1000, default: 86400000, description: 'stop retrying after, ms (24 h)' }),
         timeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'one POST, ms' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    archives: Type.Object(
+      {
+        maxEntries: Type.Integer({ minimum: 1, default: 10000, description: 'files, directories and links in one uploaded archive' }),
+        maxExpandedBytes: Type.Integer({ minimum: 1, default: 104857600, description: 'expanded size of one uploaded archive, bytes (100 MiB)' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -14,6 +14,7 @@ export type FailureReason =
   | 'memory_limit_exceeded'
   | 'output_limit_exceeded'
   | 'crashed'
+  | 'invalid_submission'
   | 'invalid_response'
   | 'grader_reported_error'
   | 'infrastructure_error';
@@ -31,6 +32,8 @@ export interface ResourceLimits {
 /** Everything a grading host needs to run one attempt. Small: travels through Temporal. */
 export interface GradingSpec {
   submissionId: string;
+  /** The workflow that owns this attempt; a container's label, so the reaper can ask whether it still lives. */
+  workflowId: string;
   platformId: string;
   attempt: number;
   image: string;

@@ -61,6 +61,11 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );
     `,
   },
+  {
+    id: 2,
+    name: 'per-submission limits',
+    sql: `ALTER TABLE submissions ADD COLUMN limits jsonb NOT NULL DEFAULT '{}'::jsonb;`,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

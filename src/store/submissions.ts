@@ -1,4 +1,4 @@
-import type { AttemptTimings, GradeResult, SubmissionStatus } from '../shared/types';
+import type { AttemptTimings, GradeResult, ResourceLimits, SubmissionStatus } from '../shared/types';
 import type { Db } from './db';
 
 export interface NewSubmission {
@@ -13,6 +13,8 @@ export interface NewSubmission {
   assignmentId?: string;
   studentId?: string;
   courseId?: string;
+  /** Tighter limits than the flavour's, asked for by the platform. */
+  limits?: Partial<ResourceLimits>;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -28,6 +30,7 @@ export interface Submission {
   assignmentId: string | null;
   studentId: string | null;
   courseId: string | null;
+  limits: Partial<ResourceLimits>;
   file: { name: string; sha256: string; size: number };
   status: SubmissionStatus;
   attempts: number;
@@ -67,6 +70,7 @@ function toSubmission(r: Row): Submission {
     assignmentId: r.assignment_id as string | null,
     studentId: r.student_id as string | null,
     courseId: r.course_id as string | null,
+    limits: (r.limits ?? {}) as Partial<ResourceLimits>,
     file: { name: r.file_name as string, sha256: r.file_sha256 as string, size: r.file_size as number },
     status: r.status as SubmissionStatus,
     attempts: r.attempts as number,
@@ -92,14 +96,14 @@ export function createSubmissionStore(db: Db) {
         );
         const inserted = await tx.query<Row>(
           `INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
-             assignment_id, student_id, course_id, file_name, file_sha256, file_size, status)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,'received')
+             assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, status)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'received')
            ON CONFLICT (platform_id, work_id) DO NOTHING
            RETURNING *`,
           [
             s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
             JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
-            s.file.name, s.file.sha256, s.file.content.length,
+            s.file.name, s.file.sha256, s.file.content.length, JSON.stringify(s.limits ?? {}),
           ],
         );
         if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };

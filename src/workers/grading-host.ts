@@ -34,7 +34,11 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     host: { hostId, hostQueue: hostQueue(prefix, hostId) },
     slots,
     submissions: deps.submissions,
-    runtimeFor: (flavour) => config.flavours[flavour]?.runtime,
+    isolationFor: (flavour) => {
+      const f = config.flavours[flavour];
+      return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false };
+    },
+    archiveLimits: config.archives,
   });
   const common = {
     connection: deps.connection,

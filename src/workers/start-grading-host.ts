@@ -1,13 +1,17 @@
+import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
 import { createGradingHost } from './grading-host';
-import { connectWorker, installRuntime } from './runtime';
+import { createReaper, type Reaper } from './reaper';
+import { connectWorker, installRuntime, temporalAddress } from './runtime';
 
 export interface RunningGradingHost {
   hostId: string;
+  /** Removes leftover containers of this host; also runs on its own timer. */
+  reaper: Reaper;
   /** Resolves when every worker of this host has stopped. */
   done: Promise<void>;
   /** Graceful: stop polling, let running gradings finish within the grace time, then hand the rest back. */
@@ -27,11 +31,25 @@ export async function startGradingHost(
     docker: opts.docker,
     submissions: { serverUrl: apiPublicUrl(config), workerToken: config.workerToken },
   });
-  const done = Promise.all(host.workers.map((w) => w.run())).then(() => connection.close());
+  const clientConnection = await Connection.connect({ address: temporalAddress(config) });
+  const reaper = createReaper({
+    docker: opts.docker,
+    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+    hostId: host.hostId,
+    slots: host.slots,
+    logger: opts.logger,
+  });
+  await reaper.sweep();
+  reaper.start(config.worker.reapIntervalSeconds);
+  const done = Promise.all(host.workers.map((w) => w.run())).then(async () => {
+    await reaper.stop();
+    await Promise.all([connection.close(), clientConnection.close()]);
+  });
   opts.logger.info({ hostId: host.hostId, slots: config.worker.slots }, 'grading host polling');
   return {
     hostId: host.hostId,
     done,
+    reaper,
     async stop() {
       for (const w of host.workers) {
         if (w.getState() === 'RUNNING') w.shutdown();

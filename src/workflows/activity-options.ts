@@ -16,7 +16,7 @@ export function startProxy(input: GradeSubmissionInput, summary: string) {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',
       maximumAttempts: 5,
-      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound],
+      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound, ErrorTypes.SubmissionRejected],
     },
   });
 }

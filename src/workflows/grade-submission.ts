@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { callbackBody } from '../shared/callback-body';
+import { ErrorTypes } from '../shared/error-types';
 import { SA } from '../shared/search-attributes';
 import type {
   GradeResult,
@@ -42,6 +43,13 @@ function infrastructureFailure(err: unknown, tries: number): GradeResult {
     origin: 'infrastructure',
     error: `Grading could not run after ${tries} tries because of an infrastructure fault (${detail}). This is not the submission's fault.`,
   };
+}
+
+/** A submission the host could not unpack (a hostile or broken archive) is a result, not a fault to retry. */
+function rejectedSubmission(err: unknown): GradeResult | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== ErrorTypes.SubmissionRejected) return undefined;
+  return { success: false, reason: 'invalid_submission', origin: 'student', error: `The submission was refused: ${cause.message}` };
 }
 
 /**
@@ -126,6 +134,7 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
 
     const spec: GradingSpec = {
       submissionId: input.submissionId,
+      workflowId: workflowInfo().workflowId,
       platformId: input.platformId,
       attempt,
       image: input.image,
@@ -145,6 +154,8 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
           .awaitContainer(spec, started);
       } catch (err) {
         if (isCancellation(err)) throw err;
+        result = rejectedSubmission(err);
+        if (result) break;
         if (tries > input.infrastructureRetries) {
           result = infrastructureFailure(err, tries);
         } else {

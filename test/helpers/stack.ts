@@ -55,8 +55,8 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
     api: { host: '127.0.0.1', port: 0, maxFileBytes: 1024 * 1024 },
     temporal: { address: inject('temporalAddress'), namespace: 'default', port: 7233, uiPort: 8233, taskQueuePrefix: `t-${id}` },
     workerToken: randomBytes(24).toString('hex'),
-    worker: { hostId: `host-${id}`, slots: 2, shutdownGraceSeconds: 5 },
-    flavours: { default: { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16 } },
+    worker: { hostId: `host-${id}`, slots: 2, shutdownGraceSeconds: 5, reapIntervalSeconds: 60 },
+    flavours: { default: { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false } },
     platforms: [
       { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true },
       { id: 'other', apiKeys: [otherApiKey], callbackSecret: `whsec_${randomBytes(32).toString('base64')}`, allowLoopbackCallbacks: true },

@@ -60,9 +60,11 @@ export function createAwaitContainer(deps: AwaitDeps) {
     try {
       await Promise.race([collectLogs(container, output), ctx.cancelled]);
       const info = await container.wait().then(() => container.inspect());
+      // Past its deadline it was over time, whoever stopped it (this timer, a previous worker's, the reaper).
+      const overTime = timedOut || Date.parse(info.State.FinishedAt) >= deadline;
       return interpretOutcome({
         exitCode: info.State.ExitCode,
-        timedOut,
+        timedOut: overTime,
         oomKilled: info.State.OOMKilled,
         outputLimitExceeded: output.exceeded,
         timeLimitSeconds: spec.limits.timeLimitSeconds,

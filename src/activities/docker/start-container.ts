@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Dockerode from 'dockerode';
-import tar from 'tar-stream';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradingSpec, StartedContainer } from '../../shared/types';
+import type { ArchiveLimits } from '../../archives/read-archive';
+import { ArchiveRejected } from '../../archives/safe-path';
+import { submissionTar } from '../../archives/submission-tar';
 import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
-import { containerName, containerOptions, GRADER_USER, SUBMISSION_DIR } from './container-options';
+import { containerName, containerOptions, SUBMISSION_DIR, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
 import { isDockerStatus, keepHeartbeating } from './docker-errors';
 
@@ -19,23 +21,20 @@ export interface StartDeps {
   host: HostIdentity;
   slots: ContainerSlots;
   submissions: SubmissionSource;
-  runtimeFor(flavour: string): string | undefined;
+  isolationFor(flavour: string): Isolation;
+  archiveLimits: ArchiveLimits;
 }
 
-/** A tar holding the submission file, owned by the grader's user so it can read (and replace) it. */
-function submissionArchive(name: string, content: Buffer): Promise<Buffer> {
-  const [uid, gid] = GRADER_USER.split(':').map(Number) as [number, number];
-  const pack = tar.pack();
-  pack.entry({ name, size: content.length, mode: 0o644, uid, gid, mtime: new Date() }, content);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    pack.on('data', (c: unknown) => {
-      chunks.push(c as Buffer);
-    });
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
+/** Copy the submission (a file, or an archive's checked entries) into the container's submission directory. */
+async function copySubmission(container: Dockerode.Container, file: { name: string; content: Buffer }, limits: ArchiveLimits): Promise<void> {
+  const tar = submissionTar(file, limits);
+  try {
+    await Promise.all([container.putArchive(tar.stream, { path: SUBMISSION_DIR }), tar.done]);
+  } catch (err) {
+    const rejected = await tar.done.then(() => undefined, (e: unknown) => (e instanceof ArchiveRejected ? e : undefined));
+    if (rejected) throw ApplicationFailure.nonRetryable(`file ${rejected.message}`, ErrorTypes.SubmissionRejected);
+    throw err;
+  }
 }
 
 /** Docker reports a container that never ran with the zero time "0001-01-01T00:00:00Z". */
@@ -80,9 +79,9 @@ export function createStartContainer(deps: StartDeps) {
         }
         const bytes = await fetchSubmission(deps.submissions, spec.file.sha256, ctx.cancellationSignal);
         const container = await deps.docker.createContainer(
-          containerOptions(spec, deps.host.hostId, deps.runtimeFor(spec.flavour)),
+          containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour)),
         );
-        await container.putArchive(await submissionArchive(spec.file.name, bytes), { path: SUBMISSION_DIR });
+        await copySubmission(container, { name: spec.file.name, content: bytes }, deps.archiveLimits);
         info = await container.inspect();
       }
       if (neverStarted(info)) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PlatformConfig } from '../../config/schema';
 import { submissionWorkflowId } from '../../shared/workflow-ids';
@@ -6,7 +7,7 @@ import type { Submission } from '../../store/submissions';
 import type { AppDeps } from '../app';
 import { createPlatformAuth } from '../auth';
 import { ApiError, invalid } from '../errors';
-import { validateSubmission, type RawSubmission } from '../intake';
+import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { presentSubmission } from '../present';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -41,8 +42,14 @@ async function readSubmissionBody(req: FastifyRequest): Promise<RawSubmission> {
 }
 
 /** Whether a repeated POST with the same work_id describes the same submission. */
-function sameSubmission(a: Submission, b: { image: string; flavour: string; file: { sha256: string }; callbackUrl?: string }): boolean {
-  return a.image === b.image && a.flavour === b.flavour && a.file.sha256 === b.file.sha256 && (a.callbackUrl ?? undefined) === b.callbackUrl;
+function sameSubmission(a: Submission, b: ValidSubmission): boolean {
+  return (
+    a.image === b.image &&
+    a.flavour === b.flavour &&
+    a.file.sha256 === b.file.sha256 &&
+    (a.callbackUrl ?? undefined) === b.callbackUrl &&
+    isDeepStrictEqual(a.limits, b.limits)
+  );
 }
 
 export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): void {
