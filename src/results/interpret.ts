@@ -4,6 +4,8 @@ import { parseCorrectomatic } from './correctomatic';
 /** What a grading host observed about one finished container. */
 export interface ContainerOutcome {
   exitCode: number;
+  /** Wall-clock time the container ran, from Docker's own start and finish times. */
+  durationMs?: number;
   timedOut: boolean;
   oomKilled: boolean;
   outputLimitExceeded: boolean;
@@ -21,7 +23,7 @@ export interface ContainerOutcome {
  * then the response; a non-zero exit with no valid response is a crash.
  */
 export function interpretOutcome(o: ContainerOutcome): GradeResult {
-  const streams = { exit_code: o.exitCode, stdout: o.stdout, stderr: o.stderr };
+  const streams = { exit_code: o.exitCode, ...(o.durationMs !== undefined ? { duration_ms: o.durationMs } : {}), stdout: o.stdout, stderr: o.stderr };
   if (o.timedOut) {
     return {
       success: false,

@@ -28,8 +28,12 @@ function listFiles(dir: string, base = dir): string[] {
 }
 
 /** A build context as a tar, and a digest of its contents (the image is rebuilt only when it changes). */
-async function buildContext(files: Array<{ name: string; content: Buffer; mode: number }>): Promise<{ tarball: Buffer; digest: string }> {
+async function buildContext(
+  files: Array<{ name: string; content: Buffer; mode: number }>,
+  baseIds: string[],
+): Promise<{ tarball: Buffer; digest: string }> {
   const hash = createHash('sha256');
+  for (const id of baseIds) hash.update(id).update('\0');
   const pack = tar.pack();
   for (const f of files.sort((a, b) => a.name.localeCompare(b.name))) {
     hash.update(f.name).update('\0').update(f.content).update('\0');
@@ -50,8 +54,16 @@ async function currentDigest(docker: Dockerode, tag: string): Promise<string | u
   }
 }
 
+/** IDs of the local images a Dockerfile builds FROM: a rebuilt base image means rebuilding this one. */
+async function baseImageIds(docker: Dockerode, dockerfile: Buffer | undefined): Promise<string[]> {
+  const froms = [...(dockerfile?.toString('utf8') ?? '').matchAll(/^\s*FROM\s+(\S+)/gim)].map((m) => m[1]!);
+  const ids = await Promise.all(froms.map((ref) => docker.getImage(ref).inspect().then((i) => i.Id, () => ref)));
+  return ids;
+}
+
 async function build(docker: Dockerode, tag: string, files: Array<{ name: string; content: Buffer; mode: number }>): Promise<void> {
-  const { tarball, digest } = await buildContext(files);
+  const baseIds = await baseImageIds(docker, files.find((f) => f.name === 'Dockerfile')?.content);
+  const { tarball, digest } = await buildContext(files, baseIds);
   if ((await currentDigest(docker, tag)) === digest) return;
   say(`building image ${tag}…`);
   const stream = await docker.buildImage(tarball as unknown as NodeJS.ReadableStream, {
@@ -79,7 +91,7 @@ export async function ensureBaseImage(docker: Dockerode): Promise<void> {
   await build(docker, BUSYBOX_IMAGE, [
     { name: 'Dockerfile', content: Buffer.from(
       'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' +
-      'RUN ["/bin/busybox", "sh", "-c", "mkdir -p /tmp /etc && echo nobody:x:65534:65534:nobody:/tmp:/bin/sh > /etc/passwd && echo nogroup:x:65534: > /etc/group"]\n' +
+      'RUN ["/bin/busybox", "sh", "-c", "mkdir -p /tmp /etc && chmod 1777 /tmp && echo nobody:x:65534:65534:nobody:/tmp:/bin/sh > /etc/passwd && echo nogroup:x:65534: > /etc/group"]\n' +
       'USER 65534:65534\nWORKDIR /tmp\n'), mode: 0o644 },
     { name: 'busybox', content: readFileSync(STATIC_BUSYBOX), mode: 0o755 },
   ]);

@@ -63,6 +63,8 @@ export interface GradeResult {
   /** Whose fault a failure is; absent on success. */
   origin?: FailureOrigin;
   exit_code?: number;
+  /** How long the container ran, ms. */
+  duration_ms?: number;
   stdout?: OutputExcerpt;
   stderr?: OutputExcerpt;
 }

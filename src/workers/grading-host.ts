@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { createHostActivities } from '../activities';
 import type { SubmissionSource } from '../activities/artifacts/fetch-submission';
 import { ContainerSlots } from '../activities/docker/container-slots';
+import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';
 import { flavourQueue, hostQueue } from '../shared/task-queues';
 
@@ -18,6 +19,7 @@ export interface GradingHost {
   hostId: string;
   workers: Worker[];
   slots: ContainerSlots;
+  collectors: OutputCollectors;
 }
 
 /**
@@ -29,10 +31,12 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
   const prefix = config.temporal.taskQueuePrefix;
   const hostId = config.worker.hostId ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-');
   const slots = new ContainerSlots(config.worker.slots);
+  const collectors = new OutputCollectors();
   const activities = createHostActivities({
     docker: deps.docker,
     host: { hostId, hostQueue: hostQueue(prefix, hostId) },
     slots,
+    collectors,
     submissions: deps.submissions,
     isolationFor: (flavour) => {
       const f = config.flavours[flavour];
@@ -63,5 +67,5 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
       maxConcurrentActivityTaskExecutions: config.worker.slots * 2,
     }),
   ]);
-  return { hostId, workers, slots };
+  return { hostId, workers, slots, collectors };
 }

@@ -3,6 +3,7 @@ import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { LABELS } from '../activities/docker/container-options';
 import type { ContainerSlots } from '../activities/docker/container-slots';
+import type { OutputCollectors } from '../activities/docker/output-collectors';
 import type { Phase } from '../shared/types';
 import { statusQuery } from '../workflows/messages';
 
@@ -83,6 +84,7 @@ export interface ReaperDeps {
   client: Client;
   hostId: string;
   slots: ContainerSlots;
+  collectors: OutputCollectors;
   logger: Logger;
 }
 
@@ -107,6 +109,7 @@ export function createReaper(deps: ReaperDeps) {
         const v = verdict(c, await lookUp(deps.client, c.workflowId), now);
         if (v.action === 'remove') {
           await container.remove({ force: true, v: true });
+          deps.collectors.drop(info.Id);
           deps.slots.release(c.name);
         } else if (v.action === 'kill' && c.running) {
           await container.kill();

@@ -37,6 +37,7 @@ export async function startGradingHost(
     client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
     hostId: host.hostId,
     slots: host.slots,
+    collectors: host.collectors,
     logger: opts.logger,
   });
   await reaper.sweep();

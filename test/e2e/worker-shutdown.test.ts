@@ -1,71 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 
 /**
  * A real `gradeflow worker` process (the built CLI) is sent SIGTERM while a grading runs in it. The stack
  * in this process has the API and the control worker only, so the child is the one grading host.
  */
 
-const BIN = path.resolve(__dirname, '../../bin/gradeflow.js');
-
 let stack: Stack;
 let receiver: Receiver;
 let dir: string;
-const children = new Set<ChildProcess>();
-
-interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  log(): string;
-}
-
-async function startWorkerProcess(shutdownGraceSeconds: number): Promise<WorkerProcess> {
-  const file = path.join(dir, `worker-${shutdownGraceSeconds}-${children.size}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      flavours: stack.config.flavours,
-      worker: { slots: 2, shutdownGraceSeconds },
-    }),
-  );
-  const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: {
-      PATH: process.env.PATH,
-      DOCKER_HOST: process.env.DOCKER_HOST,
-      GRADEFLOW_CONFIG: file,
-      GRADEFLOW_DATA_DIR: dir,
-      GRADEFLOW_LOG_LEVEL: 'info',
-      GRADEFLOW_HOST_ID: stack.hostId,
-      GRADEFLOW_PUBLIC_URL: stack.server.url,
-      GRADEFLOW_WORKER_TOKEN: stack.config.workerToken,
-      GRADEFLOW_TASK_QUEUE_PREFIX: stack.config.temporal.taskQueuePrefix,
-      TEMPORAL_ADDRESS: stack.config.temporal.address,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  const deadline = Date.now() + 30_000;
-  while (!log.includes('grading host polling')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, exited, log: () => log };
-}
 
 async function runningContainers(): Promise<number> {
   return (await leftoverContainers(stack.hostId)).filter((c) => c.State === 'running').length;
@@ -77,9 +26,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-shutdown-'));
 });
 
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
+afterEach(killWorkerProcesses);
 
 afterAll(async () => {
   await receiver?.close();
@@ -89,7 +36,7 @@ afterAll(async () => {
 
 describe('worker SIGTERM mid-grade', () => {
   it('lets a running grading finish within the grace time, then exits 0', async () => {
-    const worker = await startWorkerProcess(30);
+    const worker = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
     const res = await stack.post({
       image: SCRIPT_RUNNER,
       work_id: 'sigterm-graceful',
@@ -112,7 +59,7 @@ describe('worker SIGTERM mid-grade', () => {
   });
 
   it('hands a running grading over intact when the grace time is over: the restarted host finishes it', async () => {
-    const first = await startWorkerProcess(0);
+    const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 0 });
     const res = await stack.post({
       image: SCRIPT_RUNNER,
       work_id: 'sigterm-handover',
@@ -129,7 +76,7 @@ describe('worker SIGTERM mid-grade', () => {
     expect((await stack.get(id)).body).toMatchObject({ status: 'running', attempt: 1 });
     expect(receiver.received.filter((c) => c.body.work_id === 'sigterm-handover')).toEqual([]);
 
-    const second = await startWorkerProcess(30);
+    const second = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
     const cb = await receiver.waitForOne((c) => c.body.work_id === 'sigterm-handover', 45_000);
     expect(cb.body).toMatchObject({ success: true, grade: 8, attempt: 1 });
     const done = await stack.waitFor(id, (b) => b.status === 'completed');

@@ -4,27 +4,15 @@ import type Dockerode from 'dockerode';
 import { interpretOutcome } from '../../results/interpret';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
-import { CappedOutput } from './capped-output';
 import { containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
+import type { OutputCollectors } from './output-collectors';
 import { isDockerStatus, keepHeartbeating } from './docker-errors';
 
 export interface AwaitDeps {
   docker: Dockerode;
   slots: ContainerSlots;
-}
-
-/** Stream the container's logs (from its start, so a later worker can re-read them) into `output`. */
-async function collectLogs(container: Dockerode.Container, output: CappedOutput): Promise<void> {
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-  const stdout = output.writable('stdout');
-  const stderr = output.writable('stderr');
-  container.modem.demuxStream(stream, stdout, stderr);
-  await new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', reject);
-  });
+  collectors: OutputCollectors;
 }
 
 /**
@@ -47,7 +35,6 @@ export function createAwaitContainer(deps: AwaitDeps) {
     const kill = (): void => {
       container.kill().catch(() => undefined);
     };
-    const output = new CappedOutput(spec.limits.outputLimitBytes, kill);
     const stopHeartbeat = keepHeartbeating(ctx, 1000, () => ({ containerId: started.containerId }));
     const deadline = Date.parse(started.startedAt) + spec.limits.timeLimitSeconds * 1000;
     const timer = setTimeout(
@@ -58,12 +45,15 @@ export function createAwaitContainer(deps: AwaitDeps) {
       Math.max(0, deadline - Date.now()),
     );
     try {
-      await Promise.race([collectLogs(container, output), ctx.cancelled]);
+      const { output, finished } = await deps.collectors.for(container, spec.limits.outputLimitBytes);
+      await Promise.race([finished, ctx.cancelled]);
       const info = await container.wait().then(() => container.inspect());
       // Past its deadline it was over time, whoever stopped it (this timer, a previous worker's, the reaper).
-      const overTime = timedOut || Date.parse(info.State.FinishedAt) >= deadline;
+      const finishedAt = Date.parse(info.State.FinishedAt);
+      const overTime = timedOut || finishedAt >= deadline;
       return interpretOutcome({
         exitCode: info.State.ExitCode,
+        durationMs: Math.max(0, finishedAt - Date.parse(info.State.StartedAt)),
         timedOut: overTime,
         oomKilled: info.State.OOMKilled,
         outputLimitExceeded: output.exceeded,
@@ -86,6 +76,7 @@ export function createAwaitContainer(deps: AwaitDeps) {
     } finally {
       clearTimeout(timer);
       stopHeartbeat();
+      deps.collectors.drop(started.containerId);
       if (!handOver) {
         await container.remove({ force: true, v: true }).catch((err: unknown) => {
           if (!isDockerStatus(err, 404)) throw err;

@@ -9,11 +9,25 @@ export const SUBMISSION_DIR = '/submission';
 export const GRADER_USER = '65534:65534';
 
 /**
- * Per-user process ceiling. RLIMIT_NPROC counts every process of the uid on the whole host (all grading
- * containers share uid 65534), so it is a backstop well above any one container's pids limit; the pids
- * cgroup is what holds a fork bomb to its own container.
+ * Under runc, RLIMIT_NPROC counts every process of the uid on the whole host (all grading containers
+ * share uid 65534), so it is only a backstop well above any one container's pids limit; the pids cgroup
+ * holds a fork bomb to its own container.
  */
 const NPROC_PER_USER = 4096;
+
+/**
+ * Under gVisor the roles swap: the pids cgroup counts the sandbox kernel's own host threads (it dies with
+ * "newosproc" below about 40), while RLIMIT_NPROC is counted by the sandbox kernel for this sandbox only.
+ * So the flavour's `pids` becomes RLIMIT_NPROC, and the cgroup gets this headroom on top of it.
+ */
+const GVISOR_THREAD_HEADROOM = 256;
+
+export const isGvisor = (runtime: string | undefined): boolean => runtime === 'runsc';
+
+/** The pids cgroup limit and RLIMIT_NPROC that hold a container to its flavour's `pids`. */
+export function processLimits(pids: number, runtime: string | undefined): { pidsLimit: number; nproc: number } {
+  return isGvisor(runtime) ? { pidsLimit: pids + GVISOR_THREAD_HEADROOM, nproc: pids } : { pidsLimit: pids, nproc: NPROC_PER_USER };
+}
 
 export const LABELS = {
   managed: 'dev.gradeflow.managed',
@@ -29,6 +43,11 @@ export const LABELS = {
 export interface Isolation {
   runtime?: string;
   allowRoot: boolean;
+}
+
+/** Room in Docker's log file: far above the output limit, so a late reader never finds the head rotated away. */
+function logFileKb(outputLimitBytes: number): number {
+  return Math.ceil(Math.max(outputLimitBytes * 4, 16 * 1024 * 1024) / 1024);
 }
 
 export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'>): string {
@@ -51,6 +70,7 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
   const { limits } = spec;
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   const tmpfsBytes = limits.tmpfsMb * 1024 * 1024;
+  const processes = processLimits(limits.pids, isolation.runtime);
   return {
     name: containerName(spec),
     Image: spec.image,
@@ -77,7 +97,7 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
       Memory: memoryBytes,
       MemorySwap: memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: limits.pids,
+      PidsLimit: processes.pidsLimit,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
@@ -91,11 +111,12 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
       Ulimits: [
         { Name: 'core', Soft: 0, Hard: 0 },
         { Name: 'nofile', Soft: 256, Hard: 256 },
-        { Name: 'nproc', Soft: NPROC_PER_USER, Hard: NPROC_PER_USER },
+        { Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc },
         { Name: 'fsize', Soft: tmpfsBytes, Hard: tmpfsBytes },
       ],
-      // Docker keeps what the grader prints on the host's disk: cap it near the output limit we enforce.
-      LogConfig: { Type: 'json-file', Config: { 'max-size': `${Math.ceil((limits.outputLimitBytes * 2) / 1024) + 64}k`, 'max-file': '1' } },
+      // Docker keeps what the grader prints on the host's disk. The worker reads it from the first byte and
+      // kills at the output limit; this bounds the disk even when no worker reads (a host restarting).
+      LogConfig: { Type: 'json-file', Config: { 'max-size': `${logFileKb(limits.outputLimitBytes)}k`, 'max-file': '1' } },
       ...(isolation.runtime ? { Runtime: isolation.runtime } : {}),
     },
   };

@@ -9,6 +9,7 @@ import { submissionTar } from '../../archives/submission-tar';
 import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
 import { containerName, containerOptions, SUBMISSION_DIR, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
+import type { OutputCollectors } from './output-collectors';
 import { isDockerStatus, keepHeartbeating } from './docker-errors';
 
 export interface HostIdentity {
@@ -20,6 +21,7 @@ export interface StartDeps {
   docker: Dockerode;
   host: HostIdentity;
   slots: ContainerSlots;
+  collectors: OutputCollectors;
   submissions: SubmissionSource;
   isolationFor(flavour: string): Isolation;
   archiveLimits: ArchiveLimits;
@@ -84,9 +86,12 @@ export function createStartContainer(deps: StartDeps) {
         await copySubmission(container, { name: spec.file.name, content: bytes }, deps.archiveLimits);
         info = await container.inspect();
       }
+      const container = deps.docker.getContainer(info.Id);
       if (neverStarted(info)) {
-        await deps.docker.getContainer(info.Id).start();
-        info = await deps.docker.getContainer(info.Id).inspect();
+        await container.start();
+        // Read its output from the first byte: the output cap holds before the await activity begins.
+        await deps.collectors.for(container, spec.limits.outputLimitBytes);
+        info = await container.inspect();
       }
       return {
         hostId: deps.host.hostId,
@@ -96,6 +101,8 @@ export function createStartContainer(deps: StartDeps) {
       };
     } catch (err) {
       deps.slots.release(name);
+      const created = await existingContainer(deps.docker, name).catch(() => undefined);
+      if (created) deps.collectors.drop(created.Id);
       await deps.docker
         .getContainer(name)
         .remove({ force: true, v: true })
