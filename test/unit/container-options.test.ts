@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { containerOptions, LABELS } from '../../src/activities/docker/container-options';
+import type { GradingSpec } from '../../src/shared/types';
+
+const spec = (over: Partial<GradingSpec> = {}): GradingSpec => ({
+  submissionId: 'sub-1',
+  workflowId: 'submission/p/w1',
+  platformId: 'p',
+  attempt: 2,
+  image: 'grader:1',
+  flavour: 'default',
+  limits: { cpus: 1.5, memoryMb: 256, pids: 64, timeLimitSeconds: 30, outputLimitBytes: 1048576, tmpfsMb: 32 },
+  env: { LANG_LEVEL: '3' },
+  file: { name: 'main.py', sha256: 'a'.repeat(64), size: 10 },
+  ...over,
+});
+
+describe('container options', () => {
+  it('hardens every container', () => {
+    const o = containerOptions(spec(), 'host-a', { allowRoot: false });
+    const h = o.HostConfig!;
+    expect(o.User).toBe('65534:65534');
+    expect(o.NetworkDisabled).toBe(true);
+    expect(h).toMatchObject({
+      NetworkMode: 'none',
+      Memory: 256 * 1048576,
+      MemorySwap: 256 * 1048576,
+      NanoCpus: 1.5e9,
+      PidsLimit: 64,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      ReadonlyRootfs: true,
+      Binds: [],
+      Devices: [],
+    });
+    expect(h.Tmpfs!['/tmp']).toContain('size=32m');
+    expect(h.Ulimits).toEqual(
+      expect.arrayContaining([
+        { Name: 'nofile', Soft: 256, Hard: 256 },
+        { Name: 'fsize', Soft: 32 * 1048576, Hard: 32 * 1048576 },
+        expect.objectContaining({ Name: 'nproc' }),
+      ]),
+    );
+    expect(h.Runtime).toBeUndefined();
+    expect(o.Labels).toMatchObject({ [LABELS.workflow]: 'submission/p/w1', [LABELS.attempt]: '2', [LABELS.host]: 'host-a' });
+  });
+
+  it("gives only the submission's params and where the submission is", () => {
+    expect(containerOptions(spec(), 'h', { allowRoot: false }).Env).toEqual([
+      'LANG_LEVEL=3',
+      'SUBMISSION_DIR=/submission',
+      'SUBMISSION_NAME=main.py',
+      'SUBMISSION_FILE=/submission/main.py',
+    ]);
+    const archive = containerOptions(spec({ file: { name: 'work.zip', sha256: 'b'.repeat(64), size: 1 } }), 'h', { allowRoot: false });
+    expect(archive.Env).not.toContainEqual(expect.stringMatching(/^SUBMISSION_FILE=/));
+  });
+
+  it("under gVisor, moves the flavour's pids to RLIMIT_NPROC and gives the sandbox's threads room", () => {
+    const h = containerOptions(spec(), 'h', { runtime: 'runsc', allowRoot: false }).HostConfig!;
+    expect(h.Runtime).toBe('runsc');
+    expect(h.PidsLimit).toBeGreaterThan(64 + 100);
+    expect(h.Ulimits).toContainEqual({ Name: 'nproc', Soft: 64, Hard: 64 });
+  });
+
+  it("runs as the image's own user only when the flavour allows root", () => {
+    expect(containerOptions(spec(), 'h', { allowRoot: true }).User).toBeUndefined();
+  });
+});
