@@ -18,12 +18,28 @@ export interface RunningGradingHost {
   stop(): Promise<void>;
 }
 
+/** A flavour whose OCI runtime the engine lacks would fail every grading: refuse to start instead. */
+async function checkRuntimes(config: GradeflowConfig, docker: Dockerode): Promise<void> {
+  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+  const available = Object.keys(info.Runtimes ?? {});
+  for (const name of config.worker.flavours ?? Object.keys(config.flavours)) {
+    const runtime = config.flavours[name]?.runtime;
+    if (runtime && !available.includes(runtime)) {
+      throw new Error(
+        `flavour "${name}" needs the Docker runtime "${runtime}", which this engine does not have (it has: ${available.join(', ')}); ` +
+          'register it in the daemon\'s daemon.json (see docs/security.md), or leave this flavour out of worker.flavours',
+      );
+    }
+  }
+}
+
 export async function startGradingHost(
   config: GradeflowConfig,
   opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundleOption },
 ): Promise<RunningGradingHost> {
   installRuntime(opts.logger);
   if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');
+  await checkRuntimes(config, opts.docker);
   const connection = await connectWorker(config);
   const host = await createGradingHost({
     connection,

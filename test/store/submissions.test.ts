@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { openDb, type Db } from '../../src/store/db';
-import { migrate } from '../../src/store/migrations';
+import { MIGRATIONS, migrate } from '../../src/store/migrations';
 import { createSubmissionStore, type NewSubmission, type SubmissionStore } from '../../src/store/submissions';
 
 const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> = [
@@ -51,17 +51,18 @@ describe.each(backends)('submission store on %s', (_name, open) => {
 
   beforeAll(async () => {
     ({ db, cleanup } = await open());
-    expect(await migrate(db)).toEqual([1]);
+    expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.id));
     expect(await migrate(db)).toEqual([]); // idempotent
     store = createSubmissionStore(db);
   });
   afterAll(async () => cleanup?.());
 
   it('stores a submission and its file, and finds it only for its platform', async () => {
-    const s = newSubmission();
+    const s = newSubmission({ limits: { timeLimitSeconds: 5, memoryMb: 64 } });
     const { submission, created } = await store.create(s);
     expect(created).toBe(true);
     expect(submission).toMatchObject({ id: s.id, status: 'received', params: { A: '1' }, file: { size: 7 } });
+    expect(submission.limits).toEqual({ timeLimitSeconds: 5, memoryMb: 64 });
     expect(await store.get('p1', s.id)).toMatchObject({ id: s.id });
     expect(await store.get('p2', s.id)).toBeUndefined();
     expect((await store.file(s.file.sha256))?.toString()).toBe('echo hi');

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { signWebhook, webhookId } from '../../src/activities/callback/sign';
@@ -54,5 +55,11 @@ describe('configuration', () => {
     expect(() => loadConfig({}, { platforms: [{ id: 'x', apiKeys: ['k'.repeat(20)], callbackSecret: 'nope' }] } as never)).toThrow(
       /platforms\[0\]\.callbackSecret/,
     );
+  });
+
+  it('accepts the example deployment config', () => {
+    const c = loadConfig({ GRADEFLOW_CONFIG: path.resolve(__dirname, '../../deploy/config.example.json') });
+    expect(c.flavours.sandboxed).toMatchObject({ runtime: 'runsc', allowRoot: false });
+    expect(c.archives.maxEntries).toBe(10000);
   });
 });
