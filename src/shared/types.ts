@@ -3,10 +3,13 @@
  */
 
 /** Where a submission is in its life. `received` is internal: stored, workflow not yet confirmed. */
-export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed';
+export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';
 
-/** Who a failure belongs to: the student's code, the instructor's grader, or gradeflow's infrastructure. */
-export type FailureOrigin = 'student' | 'grader' | 'infrastructure';
+/**
+ * Who a failure belongs to: the student's code, the instructor's grader, gradeflow's infrastructure, or an
+ * operator who cancelled the grading.
+ */
+export type FailureOrigin = 'student' | 'grader' | 'infrastructure' | 'operator';
 
 /** Machine-readable reasons a grading produced no grade. */
 export type FailureReason =
@@ -17,7 +20,8 @@ export type FailureReason =
   | 'invalid_submission'
   | 'invalid_response'
   | 'grader_reported_error'
-  | 'infrastructure_error';
+  | 'infrastructure_error'
+  | 'cancelled';
 
 /** The limits a grading container runs under (a flavour, possibly tightened per submission). */
 export interface ResourceLimits {

@@ -193,8 +193,11 @@ export function createSubmissionStore(db: Db) {
           [submissionId, attempt, webhookId, outcome.delivered ? 'delivered' : 'pending', outcome.status ?? null, outcome.error ?? null],
         );
         if (outcome.delivered) {
+          // Delivered: the grading is over. An infrastructure failure stays 'failed' even once delivered.
           await tx.query(
-            `UPDATE submissions SET status = 'completed', updated_at = now() WHERE id = $1 AND attempts = $2`,
+            `UPDATE submissions SET updated_at = now(), status = CASE WHEN (SELECT result->>'reason' FROM attempts
+               WHERE submission_id = $1 AND attempt = $2) = 'infrastructure_error' THEN 'failed' ELSE 'completed' END
+             WHERE id = $1 AND attempts = $2`,
             [submissionId, attempt],
           );
         }
@@ -216,6 +219,32 @@ export function createSubmissionStore(db: Db) {
             attempt,
           ]);
         }
+      });
+    },
+
+    /**
+     * An operator cancelled the submission's run: keep the unfinished attempt's result (if given and not
+     * already recorded), end a pending delivery of that attempt, and mark the submission cancelled.
+     */
+    async recordCancellation(submissionId: string, attempt: number, unfinished?: AttemptRecord): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (unfinished) {
+          await tx.query(
+            `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result)
+             VALUES ($1,$2,$3,$4,$5,NULL,$6) ON CONFLICT (submission_id, attempt) DO NOTHING`,
+            [submissionId, attempt, unfinished.host, unfinished.timings.queuedAt, unfinished.timings.startedAt ?? null, JSON.stringify(unfinished.result)],
+          );
+        }
+        await tx.query(
+          `UPDATE deliveries SET status = 'failed', last_error = 'cancelled by an operator', updated_at = now()
+           WHERE submission_id = $1 AND attempt = $2 AND status = 'pending'`,
+          [submissionId, attempt],
+        );
+        await tx.query(
+          `UPDATE submissions SET attempts = GREATEST(attempts, $2), status = 'cancelled', updated_at = now()
+           WHERE id = $1 AND attempts <= $2`,
+          [submissionId, attempt],
+        );
       });
     },
 

@@ -29,7 +29,8 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
     scheduleToStartTimeout: '2 minutes',
     startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 300} seconds`,
     heartbeatTimeout: '15 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 20 },
+    // A vanished container cannot come back: the workflow starts the attempt's container again instead.
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 20, nonRetryableErrorTypes: [ErrorTypes.ContainerLost] },
   });
 }
 

@@ -28,6 +28,8 @@ import { regradeSignal, statusQuery } from './messages';
 interface Delivery {
   attempt: number;
   scope: CancellationScope;
+  /** Set when a newer attempt's result replaces this one. */
+  superseded?: boolean;
   /** undefined while in flight; then whether the receiver accepted it. */
   delivered?: boolean;
 }
@@ -52,6 +54,13 @@ function rejectedSubmission(err: unknown): GradeResult | undefined {
   return { success: false, reason: 'invalid_submission', origin: 'student', error: `The submission was refused: ${cause.message}` };
 }
 
+const CANCELLED: GradeResult = {
+  success: false,
+  reason: 'cancelled',
+  origin: 'operator',
+  error: 'Grading was cancelled by an operator before it finished. Ask for a regrade to grade it again.',
+};
+
 /**
  * One workflow per submission. It grades once when started for a new submission, then once more for
  * every `regrade` signal (merged while one is pending), and closes when no regrade is pending. A regrade
@@ -59,19 +68,21 @@ function rejectedSubmission(err: unknown): GradeResult | undefined {
  *
  * Each attempt: start the container on the flavour's queue, await it on the host that started it, record
  * the result, deliver the callback. Infrastructure faults repeat the attempt; student and grader faults
- * are results. A newer attempt's result supersedes an older one still being delivered.
+ * are results. A newer attempt's result supersedes an older one still being delivered. Cancelling the
+ * run (an operator, from the Temporal UI) stops the container and records the submission as cancelled.
  */
 export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Promise<GradeSubmissionOutcome> {
   let attempt = input.previousAttempts;
+  let recordedAttempt = input.previousAttempts;
   let regradePending = input.gradeOnStart;
   let lastResult: GradeResult | undefined;
+  let delivery: Delivery | undefined;
   const progress: SubmissionProgress = {
     phase: 'queued',
     attempt: attempt + 1,
     regradePending: false,
     timings: { queuedAt: new Date().toISOString() },
   };
-  let delivery: Delivery | undefined;
 
   setHandler(regradeSignal, () => {
     regradePending = true;
@@ -87,6 +98,25 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
       ...(host !== undefined ? [{ key: SA.host, value: host }] : []),
     ]);
     setCurrentDetails(`**${phase}** · attempt ${progress.attempt}${progress.host ? ` · host ${progress.host}` : ''}`);
+  };
+
+  /** Run one attempt's container to a result, repeating it on infrastructure faults. */
+  const grade = async (spec: GradingSpec): Promise<GradeResult> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        const started = await startProxy(input, `attempt ${spec.attempt}: start container (${input.flavour})`).startContainer(spec);
+        progress.timings.startedAt = started.startedAt;
+        setPhase('running', started.hostId);
+        return await awaitProxy(input, started.hostQueue, `attempt ${spec.attempt}: await container on ${started.hostId}`)
+          .awaitContainer(spec, started);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const rejected = rejectedSubmission(err);
+        if (rejected) return rejected;
+        if (tries > input.infrastructureRetries) return infrastructureFailure(err, tries);
+        await sleep(Math.min(30_000, 1000 * 2 ** (tries - 1)));
+      }
+    }
   };
 
   const startDelivery = (n: number, result: GradeResult): Delivery => {
@@ -105,13 +135,14 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
       )
       .then(() => true)
       .catch(async (err: unknown) => {
-        const superseded = isCancellation(err);
+        // An operator's cancel of the whole run is recorded once, below; not here.
+        if (isCancellation(err) && !d.superseded) return false;
         await CancellationScope.nonCancellable(() =>
           storeProxy(input, `attempt ${n}: record delivery outcome`).recordDeliveryFailure({
             submissionId: input.submissionId,
             attempt: n,
-            superseded,
-            error: superseded ? 'superseded by a newer attempt' : err instanceof Error ? (err.cause ?? err).toString() : String(err),
+            superseded: d.superseded === true,
+            error: d.superseded ? 'superseded by a newer attempt' : err instanceof Error ? (err.cause ?? err).toString() : String(err),
           }),
         );
         return false;
@@ -122,75 +153,76 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
     return d;
   };
 
-  for (;;) {
-  while (regradePending) {
-    regradePending = false;
-    progress.regradePending = false;
-    attempt += 1;
-    progress.attempt = attempt;
-    progress.timings = { queuedAt: new Date().toISOString() };
-    delete progress.host;
-    setPhase('queued');
+  const gradeUntilNothingPending = async (): Promise<void> => {
+    for (;;) {
+      while (regradePending) {
+        regradePending = false;
+        progress.regradePending = false;
+        attempt += 1;
+        progress.attempt = attempt;
+        progress.timings = { queuedAt: new Date().toISOString() };
+        delete progress.host;
+        setPhase('queued');
 
-    const spec: GradingSpec = {
-      submissionId: input.submissionId,
-      workflowId: workflowInfo().workflowId,
-      platformId: input.platformId,
-      attempt,
-      image: input.image,
-      flavour: input.flavour,
-      limits: input.limits,
-      env: input.env,
-      file: input.file,
-    };
+        const result = await grade({
+          submissionId: input.submissionId,
+          workflowId: workflowInfo().workflowId,
+          platformId: input.platformId,
+          attempt,
+          image: input.image,
+          flavour: input.flavour,
+          limits: input.limits,
+          env: input.env,
+          file: input.file,
+        });
+        lastResult = result;
+        progress.timings.gradedAt = new Date().toISOString();
 
-    let result: GradeResult | undefined;
-    for (let tries = 1; result === undefined; tries++) {
-      try {
-        const started = await startProxy(input, `attempt ${attempt}: start container (${input.flavour})`).startContainer(spec);
-        progress.timings.startedAt = started.startedAt;
-        setPhase('running', started.hostId);
-        result = await awaitProxy(input, started.hostQueue, `attempt ${attempt}: await container on ${started.hostId}`)
-          .awaitContainer(spec, started);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        result = rejectedSubmission(err);
-        if (result) break;
-        if (tries > input.infrastructureRetries) {
-          result = infrastructureFailure(err, tries);
-        } else {
-          await sleep(Math.min(30_000, 1000 * 2 ** (tries - 1)));
+        const final = !input.callbackUrl && !regradePending;
+        await storeProxy(input, `attempt ${attempt}: record result`).recordAttemptResult({
+          submissionId: input.submissionId,
+          attempt,
+          host: progress.host ?? null,
+          timings: progress.timings,
+          result,
+          status: final ? (result.reason === 'infrastructure_error' ? 'failed' : 'completed') : 'delivering',
+        });
+        recordedAttempt = attempt;
+
+        if (input.callbackUrl) {
+          if (delivery) {
+            delivery.superseded = true;
+            delivery.scope.cancel();
+          }
+          delivery = startDelivery(attempt, result);
         }
       }
+
+      if (delivery && delivery.delivered === undefined) {
+        setPhase('delivering');
+        const inFlight = delivery;
+        // A regrade that arrives while the last result is being delivered starts the next attempt at once.
+        await condition(() => regradePending || inFlight.delivered !== undefined);
+        if (regradePending) continue;
+      }
+      return;
     }
-    lastResult = result;
-    progress.timings.gradedAt = new Date().toISOString();
+  };
 
-    const final = !input.callbackUrl && !regradePending;
-    await storeProxy(input, `attempt ${attempt}: record result`).recordAttemptResult({
-      submissionId: input.submissionId,
-      attempt,
-      host: progress.host ?? null,
-      timings: progress.timings,
-      result,
-      status: final ? (result.reason === 'infrastructure_error' ? 'failed' : 'completed') : 'delivering',
-    });
-
-    if (input.callbackUrl) {
-      delivery?.scope.cancel();
-      delivery = startDelivery(attempt, result);
-    }
+  try {
+    await gradeUntilNothingPending();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(() =>
+      storeProxy(input, `attempt ${attempt}: record cancellation`).recordCancellation({
+        submissionId: input.submissionId,
+        attempt,
+        ...(recordedAttempt < attempt ? { result: CANCELLED, host: progress.host ?? null, timings: progress.timings } : {}),
+      }),
+    );
+    throw err;
   }
 
-  if (delivery && delivery.delivered === undefined) {
-    setPhase('delivering');
-    const inFlight = delivery;
-    // A regrade that arrives while the last result is being delivered starts the next attempt at once.
-    await condition(() => regradePending || inFlight.delivered !== undefined);
-    if (regradePending) continue;
-  }
-  break;
-  }
   const deliveredLatest = delivery?.delivered ?? false;
   if (deliveredLatest) progress.timings.deliveredAt = new Date().toISOString();
   setPhase(lastResult?.reason === 'infrastructure_error' || (delivery && !deliveredLatest) ? 'failed' : 'completed');

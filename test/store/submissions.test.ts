@@ -113,4 +113,30 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     expect(d!.deliveredAt).toBeInstanceOf(Date);
     expect(await store.get('p1', s.id)).toMatchObject({ status: 'completed' });
   });
+
+  it('keeps an infrastructure failure failed once delivered', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    const result = { success: false, reason: 'infrastructure_error' as const, origin: 'infrastructure' as const };
+    await store.recordAttempt(s.id, { attempt: 1, host: null, timings: { queuedAt: new Date().toISOString() }, result }, 'delivering');
+    await store.recordDeliveryTry(s.id, 1, 'msg_y', { delivered: true, status: 204 });
+    expect(await store.get('p1', s.id)).toMatchObject({ status: 'failed' });
+  });
+
+  it('records a cancellation: the unfinished attempt, the pending delivery ended, the submission cancelled', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    const timings = { queuedAt: new Date().toISOString() };
+    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: true, grade: 1 } }, 'delivering');
+    await store.recordDeliveryTry(s.id, 1, 'msg_z', { delivered: false, error: 'ECONNREFUSED' });
+    await store.recordCancellation(s.id, 1);
+    expect((await store.deliveries(s.id))[0]).toMatchObject({ status: 'failed', lastError: 'cancelled by an operator' });
+    expect(await store.get('p1', s.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+
+    const cancelled = { success: false, reason: 'cancelled' as const, origin: 'operator' as const };
+    await store.recordCancellation(s.id, 2, { attempt: 2, host: 'h', timings, result: cancelled });
+    await store.recordCancellation(s.id, 2, { attempt: 2, host: 'h', timings, result: cancelled }); // retried: same outcome
+    expect((await store.attempts(s.id)).map((a) => a.result.reason ?? 'ok')).toEqual(['ok', 'cancelled']);
+    expect(await store.get('p1', s.id)).toMatchObject({ status: 'cancelled', attempts: 2 });
+  });
 });

@@ -16,6 +16,16 @@ export function createRecordActivities(store: SubmissionStore) {
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
       await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status);
     },
+    async recordCancellation(r: {
+      submissionId: string;
+      attempt: number;
+      result?: GradeResult;
+      host?: string | null;
+      timings?: AttemptTimings;
+    }): Promise<void> {
+      const unfinished = r.result && r.timings ? { attempt: r.attempt, host: r.host ?? null, timings: r.timings, result: r.result } : undefined;
+      await store.recordCancellation(r.submissionId, r.attempt, unfinished);
+    },
     async recordDeliveryFailure(r: { submissionId: string; attempt: number; superseded: boolean; error: string }): Promise<void> {
       await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error);
     },
