@@ -86,4 +86,28 @@ describe('worker SIGTERM mid-grade', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited, second.log()).toBe(0);
   }, 90_000);
+
+  it('survives a worker crash (SIGKILL) mid-grade: the restarted host adopts the container and finishes it', async () => {
+    const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const res = await stack.post({
+      image: SCRIPT_RUNNER,
+      work_id: 'sigkill',
+      callback: receiver.url(),
+      file: b64file('grade.sh', 'sleep 4; echo \'{"success": true, "grade": 9}\''),
+    });
+    const id = res.body.id as string;
+    await stack.waitFor(id, (b) => b.status === 'running');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await leftoverContainers(stack.hostId)).toHaveLength(1);
+
+    // The await activity's heartbeat times out; its retry on this host's queue reaches the new process.
+    const second = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const cb = await receiver.waitForOne((c) => c.body.work_id === 'sigkill', 60_000);
+    expect(cb.body).toMatchObject({ success: true, grade: 9, attempt: 1 });
+    expect((await stack.waitFor(id, (b) => b.status === 'completed')).attempts).toHaveLength(1);
+    expect(await leftoverContainers(stack.hostId)).toEqual([]);
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.log()).toBe(0);
+  }, 90_000);
 });
