@@ -1,0 +1,408 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type Dockerode from 'dockerode';
+import { LABELS } from '../src/activities/docker/container-options';
+import { ensureDocker } from '../src/setup/docker';
+import { ensureImageFromDir, ensureImages } from '../src/setup/images';
+import { percentile, ProcessWatch } from './measure';
+import { rawGrading } from './raw';
+import { startBenchReceiver, type BenchReceiver } from './receiver';
+import { startBenchStack, type BenchStack } from './stack';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/setup/paths';
+
+export const BENCH_IMAGE = { tag: 'gradeflow-bench/runner:1', dir: path.join(PROJECT_ROOT, 'bench', 'images', 'runner') };
+
+export type Workload = 'trivial' | 'cpu';
+
+export interface BenchOptions {
+  workloads: Workload[];
+  concurrency: number[];
+  items: Record<Workload, number>;
+  /** Each cell alternates raw and gradeflow in this many rounds, so noise hits both alike. */
+  rounds: number;
+  /** One-at-a-time gradings of each way, for latency and overhead. */
+  latencyItems: number;
+  intake: number;
+  burst: number;
+  /** Concurrent API clients for intake and burst. */
+  clients: number;
+  temporalAddress?: string;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  workloads: ['trivial', 'cpu'],
+  concurrency: [1, 2, 4],
+  items: { trivial: 200, cpu: 40 },
+  rounds: 4,
+  latencyItems: 40,
+  intake: 1000,
+  burst: 10000,
+  clients: 32,
+};
+
+interface Stats {
+  throughputPerS: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+export interface CellResult {
+  workload: Workload;
+  concurrency: number;
+  items: number;
+  raw: Stats;
+  gradeflow: Stats & { maxContainers: number };
+  ratio: number;
+  cpuSecondsPerSubmission: Record<string, number>;
+}
+
+export interface BenchResult {
+  date: string;
+  machine: { cpus: number; memoryGb: number; node: string };
+  options: Omit<BenchOptions, 'log'>;
+  cells: CellResult[];
+  latency?: { raw: Stats; gradeflow: Stats; overheadP50Ms: number };
+  intake?: { posts: number; clients: number; accepted: number; acceptedPerS: number; p50Ms: number; p99Ms: number; drainedS: number };
+  burst?: { posts: number; accepted: number; delivered: number; lost: number; duplicated: number; acceptS: number; drainS: number; workerPeakRssMb: number };
+  peakRssMb: Record<string, number>;
+  targets: Array<{ name: string; target: string; value: string; met: boolean }>;
+}
+
+const SCRIPTS = {
+  trivial: () => `echo '{"success": true, "grade": 1}'\n`,
+  cpu: (iterations: number) => `awk 'BEGIN { for (i = 0; i < ${iterations}; i++) s += i; print "{\\"success\\": true, \\"grade\\": 1}" }'\n`,
+};
+
+function stats(latencies: number[], items: number, wallMs: number): Stats {
+  return {
+    throughputPerS: round((items / wallMs) * 1000, 2),
+    p50Ms: round(percentile(latencies, 50)),
+    p95Ms: round(percentile(latencies, 95)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}
+
+const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Run `fn` over `items` with at most `concurrency` at once. */
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/** Samples how many gradeflow containers exist on the host while `run` runs. */
+async function maxContainersDuring<T>(docker: Dockerode, hostId: string, run: () => Promise<T>): Promise<{ value: T; max: number }> {
+  let max = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.host}=${hostId}`] } }).catch(() => []);
+      max = Math.max(max, list.length);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    return { value: await run(), max };
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+}
+
+class Api {
+  private readonly agent = { keepalive: true };
+  constructor(
+    private readonly stack: BenchStack,
+    private readonly receiver: BenchReceiver,
+  ) {}
+
+  /** POST one submission; resolves with the HTTP status and how long the API took. */
+  async post(workId: string, script: string): Promise<{ status: number; ms: number; sentAt: number }> {
+    const sentAt = performance.now();
+    const res = await fetch(`${this.stack.apiUrl}/v1/submissions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        image: BENCH_IMAGE.tag,
+        work_id: workId,
+        callback: this.receiver.url,
+        file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
+      }),
+      ...this.agent,
+    });
+    await res.arrayBuffer();
+    return { status: res.status, ms: performance.now() - sentAt, sentAt };
+  }
+}
+
+/** Submit `n` gradings at once (open loop, as platforms do) and wait for every callback. */
+async function gradeflowBatch(api: Api, receiver: BenchReceiver, n: number, script: string, clients: number) {
+  const ids = Array.from({ length: n }, () => `b-${randomUUID()}`);
+  const latencies: number[] = [];
+  const begin = performance.now();
+  let last = begin;
+  const waits: Array<Promise<void>> = [];
+  await pool(ids, clients, async (id) => {
+    const { status, sentAt } = await api.post(id, script);
+    if (status !== 202) throw new Error(`POST answered ${status}`);
+    waits.push(
+      receiver.arrival(id).then((at) => {
+        latencies.push(at - sentAt);
+        last = Math.max(last, at);
+      }),
+    );
+  });
+  await Promise.all(waits);
+  return { wallMs: last - begin, latencies };
+}
+
+/** `n` raw gradings with `concurrency` loops. */
+async function rawBatch(docker: Dockerode, n: number, script: string, concurrency: number) {
+  const latencies: number[] = [];
+  const begin = performance.now();
+  await pool(Array.from({ length: n }), concurrency, async () => {
+    const r = await rawGrading(docker, BENCH_IMAGE.tag, script);
+    if (!r.output.includes('"success"')) throw new Error(`raw grading printed: ${r.output}`);
+    latencies.push(r.ms);
+  });
+  return { wallMs: performance.now() - begin, latencies };
+}
+
+/** Iterations of the awk loop that burn about one second of CPU in a container here. */
+async function calibrateCpu(docker: Dockerode): Promise<number> {
+  const small = 2_000_000;
+  await rawGrading(docker, BENCH_IMAGE.tag, SCRIPTS.cpu(small)); // warm-up
+  const a = (await rawGrading(docker, BENCH_IMAGE.tag, SCRIPTS.cpu(small))).ms;
+  const b = (await rawGrading(docker, BENCH_IMAGE.tag, SCRIPTS.cpu(small * 3))).ms;
+  const msPerIteration = (b - a) / (small * 2);
+  return Math.round(1000 / msPerIteration);
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => undefined);
+  const docker = await ensureDocker();
+  await ensureImages(docker);
+  await ensureImageFromDir(docker, BENCH_IMAGE);
+  const cpuIterations = options.workloads.includes('cpu') ? await calibrateCpu(docker) : 0;
+  if (cpuIterations) log(`cpu workload: ${cpuIterations} awk iterations ≈ 1 s of CPU`);
+
+  const stack = await startBenchStack(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {});
+  const receiver = await startBenchReceiver();
+  const api = new Api(stack, receiver);
+  const watch = new ProcessWatch();
+  const watchAll = () => {
+    for (const [name, pid] of Object.entries(stack.pids())) watch.watch(name, pid);
+  };
+  const result: BenchResult = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    options: { ...options, log: undefined } as Omit<BenchOptions, 'log'>,
+    cells: [],
+    peakRssMb: {},
+    targets: [],
+  };
+  delete (result.options as Partial<BenchOptions>).log;
+
+  try {
+    let slots = 0;
+    const useSlots = async (c: number) => {
+      if (slots === c) return;
+      await stack.startWorker(c);
+      slots = c;
+      watchAll();
+      // Warm both ways up: first container of an image, first workflow of a worker.
+      await gradeflowBatch(api, receiver, 1, SCRIPTS.trivial(), 1);
+      await rawBatch(docker, 1, SCRIPTS.trivial(), 1);
+    };
+
+    for (const workload of options.workloads) {
+      const script = workload === 'trivial' ? SCRIPTS.trivial() : SCRIPTS.cpu(cpuIterations);
+      for (const c of options.concurrency) {
+        await useSlots(c);
+        const n = options.items[workload];
+        const perRound = Math.max(1, Math.ceil(n / options.rounds));
+        const raw = { wallMs: 0, latencies: [] as number[] };
+        const gf = { wallMs: 0, latencies: [] as number[], max: 0 };
+        for (let done = 0, r = 0; done < n; done += perRound, r++) {
+          const k = Math.min(perRound, n - done);
+          const doRaw = async () => {
+            const b = await rawBatch(docker, k, script, c);
+            raw.wallMs += b.wallMs;
+            raw.latencies.push(...b.latencies);
+          };
+          const doGradeflow = async () => {
+            watch.start();
+            const { value: b, max } = await maxContainersDuring(docker, stack.hostId, () => gradeflowBatch(api, receiver, k, script, c * 2));
+            watch.stop();
+            gf.wallMs += b.wallMs;
+            gf.latencies.push(...b.latencies);
+            gf.max = Math.max(gf.max, max);
+          };
+          if (r % 2 === 0) {
+            await doRaw();
+            await doGradeflow();
+          } else {
+            await doGradeflow();
+            await doRaw();
+          }
+        }
+        const cpu = watch.takeCpu();
+        const cell: CellResult = {
+          workload,
+          concurrency: c,
+          items: n,
+          raw: stats(raw.latencies, n, raw.wallMs),
+          gradeflow: { ...stats(gf.latencies, n, gf.wallMs), maxContainers: gf.max },
+          ratio: round(raw.wallMs / gf.wallMs, 3),
+          cpuSecondsPerSubmission: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / n, 4)])),
+        };
+        result.cells.push(cell);
+        log(
+          `${workload} c=${c}: raw ${cell.raw.throughputPerS}/s, gradeflow ${cell.gradeflow.throughputPerS}/s, ratio ${cell.ratio}, ` +
+            `max containers ${cell.gradeflow.maxContainers}`,
+        );
+      }
+    }
+
+    if (options.latencyItems > 0) {
+      await useSlots(1);
+      const raw: number[] = [];
+      const gf: number[] = [];
+      for (let i = 0; i < options.latencyItems; i++) {
+        raw.push((await rawBatch(docker, 1, SCRIPTS.trivial(), 1)).latencies[0]!);
+        gf.push((await gradeflowBatch(api, receiver, 1, SCRIPTS.trivial(), 1)).latencies[0]!);
+      }
+      result.latency = {
+        raw: stats(raw, raw.length, raw.reduce((a, b) => a + b, 0)),
+        gradeflow: stats(gf, gf.length, gf.reduce((a, b) => a + b, 0)),
+        overheadP50Ms: round(percentile(gf, 50) - percentile(raw, 50)),
+      };
+      log(`one at a time: raw p50 ${result.latency.raw.p50Ms} ms, gradeflow p50 ${result.latency.gradeflow.p50Ms} ms, overhead ${result.latency.overheadP50Ms} ms`);
+    }
+
+    if (options.intake > 0 || options.burst > 0) await useSlots(Math.max(...options.concurrency));
+
+    if (options.intake > 0) {
+      const ids = Array.from({ length: options.intake }, () => `i-${randomUUID()}`);
+      const times: number[] = [];
+      let accepted = 0;
+      const begin = performance.now();
+      await pool(ids, options.clients, async (id) => {
+        const r = await api.post(id, SCRIPTS.trivial());
+        times.push(r.ms);
+        if (r.status === 202) accepted++;
+      });
+      const postS = (performance.now() - begin) / 1000;
+      await Promise.all(ids.map((id) => receiver.arrival(id)));
+      result.intake = {
+        posts: ids.length,
+        clients: options.clients,
+        accepted,
+        acceptedPerS: round(accepted / postS, 1),
+        p50Ms: round(percentile(times, 50), 1),
+        p99Ms: round(percentile(times, 99), 1),
+        drainedS: round((performance.now() - begin) / 1000, 1),
+      };
+      log(`intake: ${accepted}/${ids.length} accepted at ${result.intake.acceptedPerS}/s, p50 ${result.intake.p50Ms} ms, p99 ${result.intake.p99Ms} ms`);
+    }
+
+    if (options.burst > 0) {
+      const ids = Array.from({ length: options.burst }, () => `burst-${randomUUID()}`);
+      let accepted = 0;
+      const begin = performance.now();
+      await pool(ids, options.clients, async (id) => {
+        const r = await api.post(id, SCRIPTS.trivial());
+        if (r.status === 202) accepted++;
+      });
+      const acceptS = (performance.now() - begin) / 1000;
+      log(`burst: ${accepted}/${ids.length} accepted in ${round(acceptS, 1)} s; draining…`);
+      let delivered = 0;
+      await Promise.all(
+        ids.map((id) =>
+          receiver.arrival(id).then(() => {
+            delivered++;
+            if (delivered % 1000 === 0) log(`burst: ${delivered}/${ids.length} callbacks`);
+          }),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 2000)); // late duplicates would arrive now
+      const duplicated = ids.filter((id) => (receiver.arrivals.get(id)?.length ?? 0) > 1).length;
+      result.burst = {
+        posts: ids.length,
+        accepted,
+        delivered,
+        lost: ids.length - delivered,
+        duplicated,
+        acceptS: round(acceptS, 1),
+        drainS: round((performance.now() - begin) / 1000, 1),
+        workerPeakRssMb: watch.peaks().worker ?? 0,
+      };
+    }
+    result.peakRssMb = watch.peaks();
+  } finally {
+    watch.close();
+    await receiver.close();
+    await stack.stop();
+  }
+  result.targets = judge(result);
+  return result;
+}
+
+/** The issue's targets, each with the measured value. */
+function judge(r: BenchResult): BenchResult['targets'] {
+  const t: BenchResult['targets'] = [];
+  for (const c of r.cells) {
+    t.push({ name: `throughput ${c.workload} c=${c.concurrency}`, target: '≥ 0.90 × raw', value: `${c.ratio} ×`, met: c.ratio >= 0.9 });
+    t.push({ name: `containers ${c.workload} c=${c.concurrency}`, target: `≤ ${c.concurrency} alive`, value: String(c.gradeflow.maxContainers), met: c.gradeflow.maxContainers <= c.concurrency });
+  }
+  if (r.latency) t.push({ name: 'p50 orchestration overhead', target: '≤ 60 ms', value: `${r.latency.overheadP50Ms} ms`, met: r.latency.overheadP50Ms <= 60 });
+  if (r.intake) {
+    t.push({ name: 'intake rate', target: '≥ 200/s', value: `${r.intake.acceptedPerS}/s`, met: r.intake.acceptedPerS >= 200 });
+    t.push({ name: 'intake p99', target: '≤ 100 ms', value: `${r.intake.p99Ms} ms`, met: r.intake.p99Ms <= 100 });
+  }
+  if (r.burst) {
+    t.push({ name: 'burst: none lost, none duplicated', target: '0 and 0', value: `${r.burst.lost} and ${r.burst.duplicated}`, met: r.burst.lost === 0 && r.burst.duplicated === 0 });
+    t.push({ name: 'worker RSS through the burst', target: '≤ 300 MB', value: `${r.burst.workerPeakRssMb} MB`, met: r.burst.workerPeakRssMb <= 300 });
+  }
+  return t;
+}
+
+/** The result as a plain-text table. */
+export function formatResult(r: BenchResult): string {
+  const lines: string[] = [];
+  const cpu = (c: CellResult) => Object.entries(c.cpuSecondsPerSubmission).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push('workload  c  items  raw/s   gradeflow/s  ratio  e2e p50/p95/p99 ms      max ctr  CPU s per submission');
+  for (const c of r.cells) {
+    lines.push(
+      `${c.workload.padEnd(8)} ${String(c.concurrency).padStart(2)} ${String(c.items).padStart(6)}  ${String(c.raw.throughputPerS).padEnd(7)} ` +
+        `${String(c.gradeflow.throughputPerS).padEnd(12)} ${String(c.ratio).padEnd(6)} ` +
+        `${`${c.gradeflow.p50Ms}/${c.gradeflow.p95Ms}/${c.gradeflow.p99Ms}`.padEnd(23)} ${String(c.gradeflow.maxContainers).padEnd(8)} ${cpu(c)}`,
+    );
+  }
+  if (r.latency) {
+    lines.push(
+      '',
+      `one at a time (trivial): raw lifecycle p50 ${r.latency.raw.p50Ms} ms; gradeflow POST→callback p50/p95/p99 ` +
+        `${r.latency.gradeflow.p50Ms}/${r.latency.gradeflow.p95Ms}/${r.latency.gradeflow.p99Ms} ms; overhead p50 ${r.latency.overheadP50Ms} ms`,
+    );
+  }
+  if (r.intake) {
+    lines.push(`intake: ${r.intake.posts} POSTs from ${r.intake.clients} clients: ${r.intake.acceptedPerS}/s accepted, p50 ${r.intake.p50Ms} ms, p99 ${r.intake.p99Ms} ms`);
+  }
+  if (r.burst) {
+    lines.push(
+      `burst: ${r.burst.accepted}/${r.burst.posts} accepted in ${r.burst.acceptS} s, ${r.burst.delivered} delivered, ${r.burst.lost} lost, ` +
+        `${r.burst.duplicated} duplicated, drained in ${r.burst.drainS} s, worker peak RSS ${r.burst.workerPeakRssMb} MB`,
+    );
+  }
+  lines.push(`peak RSS MB: ${Object.entries(r.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`, '', 'targets:');
+  for (const t of r.targets) lines.push(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.value} (target ${t.target})`);
+  return lines.join('\n');
+}

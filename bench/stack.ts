@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/setup/paths';
+import { postgresBinDir, startTempPostgres, type TempPostgres } from '../src/setup/postgres';
+import { ensureTemporalCli } from '../src/setup/temporal-cli';
+import { startDevServer, type DevServer } from '../src/setup/temporal-dev-server';
+
+const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
+
+export const BENCH_FLAVOUR = { cpus: 1, memoryMb: 256, pids: 64, timeLimitSeconds: 120, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface BenchStack {
+  apiUrl: string;
+  apiKey: string;
+  secret: string;
+  hostId: string;
+  temporalAddress: string;
+  /** PIDs of gradeflow's own processes, by role. */
+  pids(): Record<string, number>;
+  /** (Re)start the grading host with this many slots. */
+  startWorker(slots: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function waitForLine(child: ChildProcess, logFile: string, text: string, what: string, log: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const check = setInterval(() => {
+      if (log().includes(text)) {
+        clearInterval(check);
+        resolve();
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(check);
+        reject(new Error(`${what} did not start; see ${logFile}\n${log().slice(-2000)}`));
+      }
+    }, 100);
+  });
+}
+
+/**
+ * gradeflow as it runs in production, one OS process per role so that each one's CPU and memory can be
+ * measured: a Temporal dev server (or the one given), PostgreSQL (when its binaries are installed; else the
+ * server's embedded PGlite), `gradeflow server` and `gradeflow worker`.
+ */
+export async function startBenchStack(opts: { temporalAddress?: string; logLevel?: string } = {}): Promise<BenchStack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-bench-'));
+  const children: ChildProcess[] = [];
+  let devServer: DevServer | undefined;
+  let postgres: TempPostgres | undefined;
+  let worker: ChildProcess | undefined;
+  const stopAll = async (): Promise<void> => {
+    for (const c of [worker, ...children].reverse()) {
+      if (c && c.exitCode === null) {
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
+    }
+    await postgres?.stop();
+    await devServer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    let temporalAddress = opts.temporalAddress;
+    if (!temporalAddress) {
+      devServer = await startDevServer({
+        cli: await ensureTemporalCli(),
+        port: await freePort(),
+        uiPort: await freePort(),
+        namespace: 'default',
+        logFile: path.join(dir, 'temporal.log'),
+        headless: true,
+      });
+      temporalAddress = devServer.address;
+    }
+    if (postgresBinDir()) postgres = await startTempPostgres(await freePort());
+
+    const apiKey = `bench-${randomBytes(16).toString('hex')}`;
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const hostId = `bench-${randomBytes(3).toString('hex')}`;
+    const apiPort = await freePort();
+    const configFile = path.join(dir, 'config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        workerToken: randomBytes(24).toString('hex'),
+        flavours: { default: BENCH_FLAVOUR },
+        platforms: [{ id: 'bench', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true }],
+        api: { maxFileBytes: 1048576 },
+        callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
+      }),
+    );
+    const env = {
+      PATH: process.env.PATH,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      GRADEFLOW_CONFIG: configFile,
+      GRADEFLOW_DATA_DIR: dir,
+      GRADEFLOW_LOG_LEVEL: opts.logLevel ?? 'warn',
+      GRADEFLOW_API_PORT: String(apiPort),
+      GRADEFLOW_TASK_QUEUE_PREFIX: `bench-${hostId}`,
+      GRADEFLOW_HOST_ID: hostId,
+      TEMPORAL_ADDRESS: temporalAddress,
+      ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+    };
+    const launch = async (role: 'server' | 'worker', extra: Record<string, string>, ready: string): Promise<ChildProcess> => {
+      const logFile = path.join(dir, `${role}.log`);
+      const out = openSync(logFile, 'a');
+      const child = spawn(process.execPath, [BIN, role], { env: { ...env, ...extra }, stdio: ['ignore', out, out] });
+      await waitForLine(child, logFile, ready, `gradeflow ${role}`, () => readFileSync(logFile, 'utf8'));
+      return child;
+    };
+    // The readiness lines are logged at info; the processes log at warn otherwise.
+    children.push(await launch('server', { GRADEFLOW_LOG_LEVEL: 'info' }, 'gradeflow server listening'));
+
+    return {
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      apiKey,
+      secret,
+      hostId,
+      temporalAddress,
+      pids() {
+        return {
+          api: children[0]!.pid!,
+          ...(worker?.pid ? { worker: worker.pid } : {}),
+          ...(devServer ? { temporal: devServer.pid } : {}),
+          ...(postgres ? { database: postgres.pid } : {}),
+        };
+      },
+      async startWorker(slots: number) {
+        if (worker && worker.exitCode === null) {
+          worker.kill('SIGTERM');
+          await new Promise((r) => worker!.once('exit', r));
+        }
+        worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info' }, 'grading host polling');
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
