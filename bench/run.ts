@@ -59,13 +59,26 @@ export interface CellResult {
   cpuSecondsPerSubmission: Record<string, number>;
 }
 
+interface IntakeResult {
+  posts: number;
+  clients: number;
+  accepted: number;
+  acceptedPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  drainedS: number;
+}
+
 export interface BenchResult {
   date: string;
   machine: { cpus: number; memoryGb: number; node: string };
   options: Omit<BenchOptions, 'log'>;
   cells: CellResult[];
   latency?: { raw: Stats; gradeflow: Stats; overheadP50Ms: number };
-  intake?: { posts: number; clients: number; accepted: number; acceptedPerS: number; p50Ms: number; p99Ms: number; drainedS: number };
+  /** Measured with the grading host frozen: the API, Temporal and the database alone. */
+  intake?: IntakeResult;
+  /** The same while grading competes for the same cores. */
+  intakeUnderLoad?: IntakeResult;
   burst?: { posts: number; accepted: number; delivered: number; lost: number; duplicated: number; acceptS: number; drainS: number; workerPeakRssMb: number };
   peakRssMb: Record<string, number>;
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
@@ -161,6 +174,32 @@ async function gradeflowBatch(api: Api, receiver: BenchReceiver, n: number, scri
   });
   await Promise.all(waits);
   return { wallMs: last - begin, latencies };
+}
+
+/** `n` POSTs from `clients` concurrent clients: latency of each, and the rate of acceptance. */
+async function measureIntake(api: Api, n: number, clients: number) {
+  const ids = Array.from({ length: n }, () => `i-${randomUUID()}`);
+  const times: number[] = [];
+  let accepted = 0;
+  const begin = performance.now();
+  await pool(ids, clients, async (id) => {
+    const r = await api.post(id, SCRIPTS.trivial());
+    times.push(r.ms);
+    if (r.status === 202) accepted++;
+  });
+  const postS = (performance.now() - begin) / 1000;
+  return {
+    ids,
+    begin,
+    summary: {
+      posts: n,
+      clients,
+      accepted,
+      acceptedPerS: round(accepted / postS, 1),
+      p50Ms: round(percentile(times, 50), 1),
+      p99Ms: round(percentile(times, 99), 1),
+    },
+  };
 }
 
 /** `n` raw gradings with `concurrency` loops. */
@@ -290,27 +329,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     if (options.intake > 0 || options.burst > 0) await useSlots(Math.max(...options.concurrency));
 
     if (options.intake > 0) {
-      const ids = Array.from({ length: options.intake }, () => `i-${randomUUID()}`);
-      const times: number[] = [];
-      let accepted = 0;
-      const begin = performance.now();
-      await pool(ids, options.clients, async (id) => {
-        const r = await api.post(id, SCRIPTS.trivial());
-        times.push(r.ms);
-        if (r.status === 202) accepted++;
-      });
-      const postS = (performance.now() - begin) / 1000;
-      await Promise.all(ids.map((id) => receiver.arrival(id)));
-      result.intake = {
-        posts: ids.length,
-        clients: options.clients,
-        accepted,
-        acceptedPerS: round(accepted / postS, 1),
-        p50Ms: round(percentile(times, 50), 1),
-        p99Ms: round(percentile(times, 99), 1),
-        drainedS: round((performance.now() - begin) / 1000, 1),
-      };
-      log(`intake: ${accepted}/${ids.length} accepted at ${result.intake.acceptedPerS}/s, p50 ${result.intake.p50Ms} ms, p99 ${result.intake.p99Ms} ms`);
+      // Twice: with the grading host frozen (as when it runs on other machines, as in production), then
+      // with grading competing for the same two cores.
+      for (const paused of [true, false]) {
+        if (paused) stack.pauseWorker(true);
+        const m = await measureIntake(api, options.intake, options.clients);
+        if (paused) stack.pauseWorker(false);
+        await Promise.all(m.ids.map((id) => receiver.arrival(id)));
+        const summary = { ...m.summary, drainedS: round((performance.now() - m.begin) / 1000, 1) };
+        if (paused) result.intake = summary;
+        else result.intakeUnderLoad = summary;
+        log(`intake${paused ? '' : ' while grading'}: ${summary.accepted}/${summary.posts} accepted at ${summary.acceptedPerS}/s, p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms`);
+      }
     }
 
     if (options.burst > 0) {
@@ -393,8 +423,8 @@ export function formatResult(r: BenchResult): string {
         `${r.latency.gradeflow.p50Ms}/${r.latency.gradeflow.p95Ms}/${r.latency.gradeflow.p99Ms} ms; overhead p50 ${r.latency.overheadP50Ms} ms`,
     );
   }
-  if (r.intake) {
-    lines.push(`intake: ${r.intake.posts} POSTs from ${r.intake.clients} clients: ${r.intake.acceptedPerS}/s accepted, p50 ${r.intake.p50Ms} ms, p99 ${r.intake.p99Ms} ms`);
+  for (const [label, i] of [['intake (grading host frozen)', r.intake], ['intake while grading', r.intakeUnderLoad]] as const) {
+    if (i) lines.push(`${label}: ${i.posts} POSTs from ${i.clients} clients: ${i.acceptedPerS}/s accepted, p50 ${i.p50Ms} ms, p99 ${i.p99Ms} ms`);
   }
   if (r.burst) {
     lines.push(

@@ -34,6 +34,8 @@ export interface BenchStack {
   pids(): Record<string, number>;
   /** (Re)start the grading host with this many slots. */
   startWorker(slots: number): Promise<void>;
+  /** Freeze (SIGSTOP) or thaw (SIGCONT) the grading host, e.g. to measure the API as if grading ran elsewhere. */
+  pauseWorker(paused: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -120,7 +122,9 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     const launch = async (role: 'server' | 'worker', extra: Record<string, string>, ready: string): Promise<ChildProcess> => {
       const logFile = path.join(dir, `${role}.log`);
       const out = openSync(logFile, 'a');
-      const child = spawn(process.execPath, [BIN, role], { env: { ...env, ...extra }, stdio: ['ignore', out, out] });
+      // BENCH_PROFILE=<dir>: V8 CPU profiles of the server and the worker, written there when they stop.
+      const profile = process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      const child = spawn(process.execPath, [...profile, BIN, role], { env: { ...env, ...extra }, stdio: ['ignore', out, out] });
       await waitForLine(child, logFile, ready, `gradeflow ${role}`, () => readFileSync(logFile, 'utf8'));
       return child;
     };
@@ -147,6 +151,9 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
           await new Promise((r) => worker!.once('exit', r));
         }
         worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info' }, 'grading host polling');
+      },
+      pauseWorker(paused: boolean) {
+        if (worker?.pid) process.kill(worker.pid, paused ? 'SIGSTOP' : 'SIGCONT');
       },
       stop: stopAll,
     };

@@ -1,12 +1,13 @@
 import { createDeliverCallback, type DeliverDeps } from './callback/deliver-callback';
 import { createAwaitContainer } from './docker/await-container';
-import { createStartContainer, type StartDeps } from './docker/start-container';
+import type { LaunchDeps } from './docker/launch-container';
+import { createRunContainer } from './docker/run-container';
 import { createRecordActivities } from './store/record-results';
 
 /** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
-export function createHostActivities(deps: StartDeps) {
+export function createHostActivities(deps: LaunchDeps) {
   return {
-    startContainer: createStartContainer(deps),
+    runContainer: createRunContainer(deps),
     awaitContainer: createAwaitContainer(deps),
   };
 }

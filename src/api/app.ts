@@ -7,11 +7,14 @@ import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes, type HealthChecks } from './routes/health';
 import { registerSubmissionRoutes } from './routes/submissions';
 import type { GradingClient } from './temporal-client';
+import type { WorkflowStarter } from './workflow-starter';
 
 export interface AppDeps {
   config: GradeflowConfig;
   store: SubmissionStore;
   grading: GradingClient;
+  /** Starts accepted submissions' workflows after the answer. */
+  starter: WorkflowStarter;
   health: HealthChecks;
   /** A pino logger, or false for silence (tests). */
   logger: FastifyBaseLogger | false;
@@ -52,6 +55,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const maxFile = deps.config.api.maxFileBytes;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // One line per answer, written below: at debug for successes (a busy API would spend its time
+    // logging), at info for refusals, at error for failures.
+    disableRequestLogging: true,
     // JSON uploads carry the file in base64 (4/3 larger) plus the other fields.
     bodyLimit: Math.ceil((maxFile * 4) / 3) + 256 * 1024,
   });
@@ -62,6 +68,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const apiError = toApiError(err);
     if (apiError.statusCode >= 500) req.log.error({ err }, 'request failed');
     void reply.status(apiError.statusCode).send(apiError.toBody());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) req.log.error(line, 'answered');
+    else if (reply.statusCode >= 400) req.log.info(line, 'answered');
+    else req.log.debug(line, 'answered');
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`).toBody());

@@ -11,6 +11,7 @@ import { createSubmissionStore, type SubmissionStore } from '../store/submission
 import { createControlWorker } from '../workers/control';
 import { installRuntime, temporalAddress } from '../workers/runtime';
 import { buildApp } from './app';
+import { WorkflowStarter } from './workflow-starter';
 import { createGradingClient } from './temporal-client';
 
 export interface RunningServer {
@@ -45,9 +46,11 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   const connection = await Connection.connect({ address: temporalAddress(config) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   if (config.temporal.address) await ensureSearchAttributes(connection, config.temporal.namespace);
-  const grading = createGradingClient(client, config);
 
+  // The grading client shares the control worker's connection: a workflow it starts can be handed to
+  // that worker in the start's own response (eager start), saving a round trip per submission.
   const workerConnection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const grading = createGradingClient(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config);
   const worker = await createControlWorker({
     connection: workerConnection,
     config,
@@ -56,10 +59,12 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   });
   const workerDone = worker.run();
 
+  const starter = new WorkflowStarter(grading, store, log);
   const app = await buildApp({
     config,
     store,
     grading,
+    starter,
     logger: log,
     health: {
       database: () => store.ping(),
@@ -69,11 +74,12 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   });
   const address = await app.listen({ host: config.api.host, port: config.api.port });
 
+  // Rows accepted but never started (a start failed, or the server stopped first) are enqueued again.
   const reconcile = async (): Promise<void> => {
     for (const sub of await store.listReceived(5000)) {
-      await grading.start(sub);
-      await store.markQueued(sub.id);
-      log.warn({ submission: sub.id }, 'started a stored submission whose workflow start was not confirmed');
+      if (starter.has(sub.id)) continue;
+      log.warn({ submission: sub.id }, 'starting a stored submission whose workflow start was not confirmed');
+      starter.enqueue(sub);
     }
   };
   const timer = setInterval(() => reconcile().catch((err) => log.error({ err }, 'reconcile failed')), opts.reconcileEveryMs ?? 30_000);
@@ -88,6 +94,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     async stop() {
       clearInterval(timer);
       await app.close();
+      await starter.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerDone;
       await workerConnection.close();

@@ -1,6 +1,7 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import type { GradeflowConfig } from '../config/schema';
+import { gradingInProgress } from '../shared/grading-in-progress';
 import { SA } from '../shared/search-attributes';
 import type { SubmissionProgress } from '../shared/types';
 import type { Submission } from '../store/submissions';
@@ -38,6 +39,7 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
           args: [input],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          requestEagerStart: true,
           typedSearchAttributes: searchAttributes(sub),
           staticSummary: summary(sub),
           staticDetails: `submission \`${sub.id}\` · platform \`${sub.platformId}\` · flavour \`${sub.flavour}\``,
@@ -71,7 +73,16 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
       try {
         const info = await handle.describe();
         if (info.status.name !== 'RUNNING') return undefined;
-        return await handle.query(statusQuery);
+        const progress = await handle.query(statusQuery);
+        // The workflow learns the host when the grading ends; while it runs, the pending activity says.
+        const busy = progress.phase === 'queued' ? gradingInProgress(info.raw) : undefined;
+        if (!busy) return progress;
+        return {
+          ...progress,
+          phase: 'running',
+          ...(busy.host ? { host: busy.host } : {}),
+          timings: { ...progress.timings, ...(busy.since ? { startedAt: busy.since } : {}) },
+        };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

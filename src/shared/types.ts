@@ -81,6 +81,11 @@ export interface StartedContainer {
   startedAt: string;
 }
 
+/** What a grading host answers: the result, or (shutting down) where the still-running container is. */
+export type RunOutcome =
+  | { kind: 'graded'; started: StartedContainer; result: GradeResult }
+  | { kind: 'handedOver'; started: StartedContainer };
+
 /** Timings of one attempt, ISO-8601 strings. */
 export interface AttemptTimings {
   queuedAt: string;

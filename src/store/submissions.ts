@@ -89,30 +89,27 @@ export function createSubmissionStore(db: Db) {
      * work_id. Exactly one row per (platform, work_id), whatever the races.
      */
     async create(s: NewSubmission): Promise<{ submission: Submission; created: boolean }> {
-      return db.transaction(async (tx) => {
-        await tx.query(
-          'INSERT INTO files (sha256, content, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
-          [s.file.sha256, s.file.content, s.file.content.length],
-        );
-        const inserted = await tx.query<Row>(
-          `INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
-             assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, status)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'received')
-           ON CONFLICT (platform_id, work_id) DO NOTHING
-           RETURNING *`,
-          [
-            s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
-            JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
-            s.file.name, s.file.sha256, s.file.content.length, JSON.stringify(s.limits ?? {}),
-          ],
-        );
-        if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };
-        const existing = await tx.query<Row>('SELECT * FROM submissions WHERE platform_id = $1 AND work_id = $2', [
-          s.platformId,
-          s.workId,
-        ]);
-        return { submission: toSubmission(existing[0]!), created: false };
-      });
+      // One statement, one round trip: the file (content-addressed) and the row. The foreign key is
+      // checked at the end of the statement, after the file's insert.
+      const inserted = await db.query<Row>(
+        `WITH file AS (
+           INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14) ON CONFLICT (sha256) DO NOTHING
+         )
+         INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
+           assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, status)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'received')
+         ON CONFLICT (platform_id, work_id) DO NOTHING
+         RETURNING *`,
+        [
+          s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
+          JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
+          s.file.name, s.file.sha256, s.file.content.length, JSON.stringify(s.limits ?? {}), s.file.content,
+        ],
+      );
+      if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };
+      // The same platform + work_id exists (ON CONFLICT waited for it to commit): that one is the answer.
+      const existing = await db.query<Row>('SELECT * FROM submissions WHERE platform_id = $1 AND work_id = $2', [s.platformId, s.workId]);
+      return { submission: toSubmission(existing[0]!), created: false };
     },
 
     async get(platformId: string, id: string): Promise<Submission | undefined> {
@@ -130,8 +127,10 @@ export function createSubmissionStore(db: Db) {
       return rows.map(toSubmission);
     },
 
-    async markQueued(id: string): Promise<void> {
-      await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'received'`, [id]);
+    /** Their workflows are started: no longer for the reconcile. One statement for many. */
+    async markQueued(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'received'`, [ids]);
     },
 
 

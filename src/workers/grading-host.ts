@@ -7,6 +7,7 @@ import { ContainerSlots } from '../activities/docker/container-slots';
 import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';
 import { flavourQueue, hostQueue } from '../shared/task-queues';
+import { workerIdentity } from '../shared/worker-identity';
 
 export interface GradingHostDeps {
   connection: NativeConnection;
@@ -46,6 +47,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
   });
   const common = {
     connection: deps.connection,
+    identity: workerIdentity(hostId, process.pid),
     namespace: config.temporal.namespace,
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
     enableNonLocalActivities: true,
@@ -56,8 +58,10 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
       Worker.create({
         ...common,
         taskQueue: flavourQueue(prefix, f),
-        activities: { startContainer: activities.startContainer },
-        maxConcurrentActivityTaskExecutions: config.worker.slots,
+        activities: { runContainer: activities.runContainer },
+        // One grading per slot runs; one more per slot waits here, fetched, for its slot to free (never
+        // more containers than slots: ContainerSlots decides). The rest waits in Temporal.
+        maxConcurrentActivityTaskExecutions: config.worker.slots * 2,
       }),
     ),
     Worker.create({

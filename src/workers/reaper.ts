@@ -4,12 +4,15 @@ import type { Logger } from 'pino';
 import { LABELS } from '../activities/docker/container-options';
 import type { ContainerSlots } from '../activities/docker/container-slots';
 import type { OutputCollectors } from '../activities/docker/output-collectors';
+import { gradingInProgress } from '../shared/grading-in-progress';
 import type { Phase } from '../shared/types';
 import { statusQuery } from '../workflows/messages';
 
 /** What the reaper knows of one gradeflow container on this host. */
 export interface ContainerFacts {
   name: string;
+  /** The host this reaper runs on (the container's label says the same). */
+  host: string;
   workflowId?: string;
   attempt: number;
   running: boolean;
@@ -18,7 +21,11 @@ export interface ContainerFacts {
 }
 
 /** What Temporal says of the workflow named on the container. `attempt` is absent when it cannot be asked. */
-export type WorkflowFacts = { state: 'gone' } | { state: 'closed' } | { state: 'running'; attempt?: number; phase?: Phase } | { state: 'unknown' };
+export type WorkflowFacts =
+  | { state: 'gone' }
+  | { state: 'closed' }
+  | { state: 'running'; attempt?: number; phase?: Phase; gradingOn?: string }
+  | { state: 'unknown' };
 
 export type Verdict = { action: 'keep' | 'remove' | 'kill'; why: string };
 
@@ -39,6 +46,9 @@ export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date): Verdict
     if (w.attempt === c.attempt && (w.phase === 'delivering' || w.phase === 'completed' || w.phase === 'failed')) {
       return { action: 'remove', why: 'its attempt is already graded' };
     }
+    if (w.attempt === c.attempt && w.gradingOn !== undefined && w.gradingOn !== c.host) {
+      return { action: 'remove', why: `its attempt is being graded on host ${w.gradingOn}` };
+    }
   }
   if (c.running && c.startedAt && c.timeLimitSeconds !== undefined) {
     const overdue = (now.getTime() - c.startedAt.getTime()) / 1000 - c.timeLimitSeconds;
@@ -47,12 +57,13 @@ export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date): Verdict
   return { action: 'keep', why: 'a live grading owns it' };
 }
 
-function facts(info: Dockerode.ContainerInfo, inspect: Dockerode.ContainerInspectInfo): ContainerFacts {
+function facts(host: string, info: Dockerode.ContainerInfo, inspect: Dockerode.ContainerInspectInfo): ContainerFacts {
   const labels = info.Labels ?? {};
   const limit = Number(labels[LABELS.timeLimit]);
   const started = inspect.State.StartedAt;
   return {
     name: (info.Names[0] ?? info.Id).replace(/^\//, ''),
+    host,
     ...(labels[LABELS.workflow] ? { workflowId: labels[LABELS.workflow] } : {}),
     attempt: Number(labels[LABELS.attempt] ?? 0),
     running: inspect.State.Running,
@@ -64,16 +75,18 @@ function facts(info: Dockerode.ContainerInfo, inspect: Dockerode.ContainerInspec
 async function lookUp(client: Client, workflowId: string | undefined): Promise<WorkflowFacts> {
   if (!workflowId) return { state: 'gone' }; // made before containers named their workflow
   const handle = client.workflow.getHandle(workflowId);
+  let gradingOn: string | undefined;
   try {
     const info = await handle.describe();
     if (info.status.name !== 'RUNNING') return { state: 'closed' };
+    gradingOn = gradingInProgress(info.raw)?.host;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { state: 'gone' };
     return { state: 'unknown' };
   }
   try {
     const progress = await handle.query(statusQuery);
-    return { state: 'running', attempt: progress.attempt, phase: progress.phase };
+    return { state: 'running', attempt: progress.attempt, phase: progress.phase, ...(gradingOn ? { gradingOn } : {}) };
   } catch {
     return { state: 'running' };
   }
@@ -105,7 +118,7 @@ export function createReaper(deps: ReaperDeps) {
     for (const info of list) {
       const container = deps.docker.getContainer(info.Id);
       try {
-        const c = facts(info, await container.inspect());
+        const c = facts(deps.hostId, info, await container.inspect());
         const v = verdict(c, await lookUp(deps.client, c.workflowId), now);
         if (v.action === 'remove') {
           await container.remove({ force: true, v: true });

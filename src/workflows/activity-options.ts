@@ -1,27 +1,30 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { ControlActivities, HostActivities } from '../activities';
 import { ErrorTypes } from '../shared/error-types';
 import type { GradeSubmissionInput } from '../shared/types';
 
 /** Every activity proxy with its timeouts and retries, in one place. */
 
-/** Start: on the flavour queue; may wait there for a free container slot, heartbeating. */
-export function startProxy(input: GradeSubmissionInput, summary: string) {
+/**
+ * Run: a whole grading on the flavour's queue, on whichever host takes it. The task waits in Temporal
+ * until a host has a free slot; the activity then lives as long as its container.
+ */
+export function runProxy(input: GradeSubmissionInput, summary: string) {
   return proxyActivities<HostActivities>({
     summary,
     taskQueue: input.taskQueues.flavour,
-    startToCloseTimeout: '2 hours',
+    startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 600} seconds`,
     heartbeatTimeout: '20 seconds',
     retry: {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',
       maximumAttempts: 5,
-      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound, ErrorTypes.SubmissionRejected],
+      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound, ErrorTypes.SubmissionRejected, ErrorTypes.ContainerLost],
     },
   });
 }
 
-/** Await: on the host that started the container. A host that never picks it up counts as lost. */
+/** Await: a container handed over by a host that shut down, on that host's queue. A host that never comes back counts as lost. */
 export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summary: string) {
   return proxyActivities<HostActivities>({
     summary,
@@ -34,24 +37,30 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
   });
 }
 
-/** Database writes on the control queue: retried until the database answers. */
-export function storeProxy(input: GradeSubmissionInput, summary: string) {
-  return proxyActivities<ControlActivities>({
+/**
+ * Database writes: local activities in the control worker, which runs the workflow. No task queue round
+ * trip; the result is recorded with the workflow task. Retried until the database answers.
+ */
+export function storeProxy(_input: GradeSubmissionInput, summary: string) {
+  return proxyLocalActivities<ControlActivities>({
     summary,
-    taskQueue: input.taskQueues.control,
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
   });
 }
 
-/** Callback delivery: exponential backoff until the platform's receiver accepts or the policy gives up. */
+/**
+ * Callback delivery: a local activity in the control worker, retried with exponential backoff until the
+ * platform's receiver accepts or the policy gives up. Retries further apart than a minute wait on a
+ * durable timer, so a long outage costs no worker time.
+ */
 export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
   const p = input.callbackPolicy;
-  return proxyActivities<ControlActivities>({
+  return proxyLocalActivities<ControlActivities>({
     summary,
-    taskQueue: input.taskQueues.control,
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: p.giveUpAfterMs,
+    localRetryThreshold: '1 minute',
     retry: {
       initialInterval: p.initialIntervalMs,
       maximumInterval: p.maximumIntervalMs,

@@ -22,7 +22,7 @@ import type {
   Phase,
   SubmissionProgress,
 } from '../shared/types';
-import { awaitProxy, deliveryProxy, startProxy, storeProxy } from './activity-options';
+import { awaitProxy, deliveryProxy, runProxy, storeProxy } from './activity-options';
 import { regradeSignal, statusQuery } from './messages';
 
 interface Delivery {
@@ -90,13 +90,18 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
   });
   setHandler(statusQuery, () => progress);
 
+  let indexed: { phase: Phase; host?: string } = { phase: 'queued' }; // as the start set them
   const setPhase = (phase: Phase, host?: string): void => {
     progress.phase = phase;
     if (host !== undefined) progress.host = host;
-    upsertSearchAttributes([
-      { key: SA.phase, value: phase },
-      ...(host !== undefined ? [{ key: SA.host, value: host }] : []),
-    ]);
+    // Each change of a search attribute is a visibility write: only real changes are sent.
+    if (indexed.phase !== phase || (host !== undefined && indexed.host !== host)) {
+      upsertSearchAttributes([
+        { key: SA.phase, value: phase },
+        ...(host !== undefined ? [{ key: SA.host, value: host }] : []),
+      ]);
+      indexed = { phase, ...(host !== undefined ? { host } : indexed.host !== undefined ? { host: indexed.host } : {}) };
+    }
     setCurrentDetails(`**${phase}** · attempt ${progress.attempt}${progress.host ? ` · host ${progress.host}` : ''}`);
   };
 
@@ -104,11 +109,14 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
   const grade = async (spec: GradingSpec): Promise<GradeResult> => {
     for (let tries = 1; ; tries++) {
       try {
-        const started = await startProxy(input, `attempt ${spec.attempt}: start container (${input.flavour})`).startContainer(spec);
-        progress.timings.startedAt = started.startedAt;
-        setPhase('running', started.hostId);
-        return await awaitProxy(input, started.hostQueue, `attempt ${spec.attempt}: await container on ${started.hostId}`)
-          .awaitContainer(spec, started);
+        const outcome = await runProxy(input, `attempt ${spec.attempt}: grade in a container (${input.flavour})`).runContainer(spec);
+        progress.timings.startedAt = outcome.started.startedAt;
+        progress.host = outcome.started.hostId;
+        if (outcome.kind === 'graded') return outcome.result;
+        // Its host is shutting down with the container running: a restarted worker there takes it over.
+        setPhase('running', outcome.started.hostId);
+        return await awaitProxy(input, outcome.started.hostQueue, `attempt ${spec.attempt}: await the container handed over on ${outcome.started.hostId}`)
+          .awaitContainer(spec, outcome.started);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const rejected = rejectedSubmission(err);
@@ -199,7 +207,7 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
       }
 
       if (delivery && delivery.delivered === undefined) {
-        setPhase('delivering');
+        setPhase('delivering', progress.host);
         const inFlight = delivery;
         // A regrade that arrives while the last result is being delivered starts the next attempt at once.
         await condition(() => regradePending || inFlight.delivered !== undefined);
@@ -225,7 +233,7 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
 
   const deliveredLatest = delivery?.delivered ?? false;
   if (deliveredLatest) progress.timings.deliveredAt = new Date().toISOString();
-  setPhase(lastResult?.reason === 'infrastructure_error' || (delivery && !deliveredLatest) ? 'failed' : 'completed');
+  setPhase(lastResult?.reason === 'infrastructure_error' || (delivery && !deliveredLatest) ? 'failed' : 'completed', progress.host);
   if (lastResult === undefined) {
     throw ApplicationFailure.nonRetryable(`run ${workflowInfo().runId} was started without anything to grade`);
   }

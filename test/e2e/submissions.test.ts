@@ -210,7 +210,7 @@ describe('params and environment', () => {
       file: script('printf \'{"success":true,"comments":["%s","%s","%s"]}\' "$MODE" "$LEVEL" "$(env | grep -c -e GRADEFLOW -e TEMPORAL -e whsec)"'),
     });
     const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
-    expect(done.result.comments).toEqual(['strict', '3', '0']);
+    expect(done.result.comments, JSON.stringify(done.result)).toEqual(['strict', '3', '0']);
   });
 });
 

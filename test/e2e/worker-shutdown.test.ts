@@ -104,7 +104,7 @@ describe('worker SIGTERM mid-grade', () => {
     // The await activity's heartbeat times out; its retry on this host's queue reaches the new process.
     const second = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
     const cb = await receiver.waitForOne((c) => c.body.work_id === 'sigkill', 60_000);
-    expect(cb.body).toMatchObject({ success: true, grade: 9, attempt: 1 });
+    expect(cb.body, JSON.stringify(cb.body)).toMatchObject({ success: true, grade: 9, attempt: 1 });
     expect((await stack.waitFor(id, (b) => b.status === 'completed')).attempts).toHaveLength(1);
     expect(await leftoverContainers(stack.hostId)).toEqual([]);
     second.child.kill('SIGTERM');

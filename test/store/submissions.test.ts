@@ -84,7 +84,7 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     await store.create(s);
     await db.query(`UPDATE submissions SET created_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
     expect((await store.listReceived(5000)).map((r) => r.id)).toContain(s.id);
-    await store.markQueued(s.id);
+    await store.markQueued([s.id]);
     expect((await store.listReceived(5000)).map((r) => r.id)).not.toContain(s.id);
   });
 

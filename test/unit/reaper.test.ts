@@ -4,6 +4,7 @@ import { verdict, type ContainerFacts } from '../../src/workers/reaper';
 const now = new Date('2026-11-23T12:00:00Z');
 const container = (over: Partial<ContainerFacts> = {}): ContainerFacts => ({
   name: 'gradeflow-x-a2',
+  host: 'host-a',
   workflowId: 'submission/p/x',
   attempt: 2,
   running: true,
@@ -20,6 +21,10 @@ describe('reaper verdict', () => {
   it('removes a container of an attempt the workflow has moved past, or already graded', () => {
     expect(verdict(container(), { state: 'running', attempt: 3, phase: 'running' }, now).action).toBe('remove');
     expect(verdict(container(), { state: 'running', attempt: 2, phase: 'delivering' }, now).action).toBe('remove');
+  });
+  it('removes a container whose attempt another host has taken over', () => {
+    expect(verdict(container(), { state: 'running', attempt: 2, phase: 'queued', gradingOn: 'host-b' }, now).action).toBe('remove');
+    expect(verdict(container(), { state: 'running', attempt: 2, phase: 'queued', gradingOn: 'host-a' }, now).action).toBe('keep');
   });
   it("keeps a live grading's container, running or exited", () => {
     expect(verdict(container(), { state: 'running', attempt: 2, phase: 'running' }, now).action).toBe('keep');

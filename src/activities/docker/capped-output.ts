@@ -28,7 +28,7 @@ export class CappedOutput {
     });
   }
 
-  private add(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+  add(stream: 'stdout' | 'stderr', chunk: Buffer): void {
     this.seen[stream] += chunk.length;
     const room = this.limitBytes - this.kept;
     if (room > 0) {

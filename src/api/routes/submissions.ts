@@ -80,9 +80,9 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
           'work_id',
         );
       }
-      // Started even for a repeat: the first POST may have stored the row and died before the start.
-      await deps.grading.start(submission);
-      await deps.store.markQueued(submission.id);
+      // Accepted once stored; the workflow starts in the background (also for a repeat whose start never
+      // happened: the first POST may have stored the row and died before it).
+      if (submission.status === 'received') deps.starter.enqueue(submission);
       return reply.status(created ? 202 : 200).send({
         id: submission.id,
         work_id: submission.workId,

@@ -1,0 +1,105 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type Dockerode from 'dockerode';
+import type { ArchiveLimits } from '../../archives/read-archive';
+import { ArchiveRejected } from '../../archives/safe-path';
+import { submissionTar } from '../../archives/submission-tar';
+import { ErrorTypes } from '../../shared/error-types';
+import type { GradingSpec, StartedContainer } from '../../shared/types';
+import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
+import { containerName, containerOptions, SUBMISSION_DIR, type Isolation } from './container-options';
+import type { ContainerSlots } from './container-slots';
+import { isDockerStatus } from './docker-errors';
+import type { OutputCollectors } from './output-collectors';
+
+export interface HostIdentity {
+  hostId: string;
+  hostQueue: string;
+}
+
+export interface LaunchDeps {
+  docker: Dockerode;
+  host: HostIdentity;
+  slots: ContainerSlots;
+  collectors: OutputCollectors;
+  submissions: SubmissionSource;
+  isolationFor(flavour: string): Isolation;
+  archiveLimits: ArchiveLimits;
+}
+
+/** Copy the submission (a file, or an archive's checked entries) into the container's submission directory. */
+async function copySubmission(container: Dockerode.Container, file: { name: string; content: Buffer }, limits: ArchiveLimits): Promise<void> {
+  const tar = submissionTar(file, limits);
+  try {
+    await Promise.all([container.putArchive(tar.stream, { path: SUBMISSION_DIR }), tar.done]);
+  } catch (err) {
+    const rejected = await tar.done.then(() => undefined, (e: unknown) => (e instanceof ArchiveRejected ? e : undefined));
+    if (rejected) throw ApplicationFailure.nonRetryable(`file ${rejected.message}`, ErrorTypes.SubmissionRejected);
+    throw err;
+  }
+}
+
+/** Docker reports a container that never ran with the zero time "0001-01-01T00:00:00Z". */
+function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
+  return !info.State.Running && info.State.StartedAt.startsWith('0001-');
+}
+
+/**
+ * Create the hardened container with the submission in it. A previous try may have left one under the
+ * same name: one that ran is adopted (its output is still to be read); one that never ran may lack the
+ * submission, so it is replaced.
+ */
+async function createOrAdopt(
+  deps: LaunchDeps,
+  spec: GradingSpec,
+  bytes: Buffer,
+): Promise<{ container: Dockerode.Container; adopted: boolean }> {
+  const options = containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour));
+  for (;;) {
+    try {
+      const container = await deps.docker.createContainer(options);
+      await copySubmission(container, { name: spec.file.name, content: bytes }, deps.archiveLimits);
+      return { container, adopted: false };
+    } catch (err) {
+      if (isDockerStatus(err, 404)) {
+        throw ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
+      }
+      if (!isDockerStatus(err, 409)) throw err;
+      const existing = deps.docker.getContainer(containerName(spec));
+      const info = await existing.inspect();
+      if (!neverStarted(info)) return { container: deps.docker.getContainer(info.Id), adopted: true };
+      await existing.remove({ force: true, v: true });
+    }
+  }
+}
+
+/**
+ * Fetch the submission, take a container slot on this host, create the hardened container, copy the submission in, attach to
+ * its output (every byte is read, and the output cap holds from the first one), and start it. Idempotent:
+ * a retry adopts the container a previous try started. On failure the container is removed and the
+ * slot freed.
+ */
+export async function launchContainer(deps: LaunchDeps, spec: GradingSpec, signal: AbortSignal): Promise<StartedContainer> {
+  const name = containerName(spec);
+  // Fetched before the slot is free: a grading waiting for a slot is ready to go the moment it is.
+  const bytes = await fetchSubmission(deps.submissions, spec.file.sha256, signal);
+  await deps.slots.acquire(name, signal);
+  let container: Dockerode.Container | undefined;
+  try {
+    const made = await createOrAdopt(deps, spec, bytes);
+    container = made.container;
+    if (!made.adopted) {
+      await deps.collectors.attach(container, spec.limits.outputLimitBytes);
+      await container.start();
+    }
+    const info = await container.inspect();
+    return { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue, containerId: info.Id, startedAt: info.State.StartedAt };
+  } catch (err) {
+    deps.slots.release(name);
+    if (container) deps.collectors.drop(container.id);
+    await deps.docker
+      .getContainer(name)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,85 @@
+import { cancellationDetails, CancelledFailure, type Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type Dockerode from 'dockerode';
+import { interpretOutcome } from '../../results/interpret';
+import { ErrorTypes } from '../../shared/error-types';
+import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
+import { containerName } from './container-options';
+import type { ContainerSlots } from './container-slots';
+import { isDockerStatus, keepHeartbeating } from './docker-errors';
+import type { OutputCollectors } from './output-collectors';
+
+export interface SuperviseDeps {
+  docker: Dockerode;
+  slots: ContainerSlots;
+  collectors: OutputCollectors;
+}
+
+/** This worker is shutting down: the container was left running for the next worker on this host. */
+export class HandedOver extends Error {
+  constructor(readonly started: StartedContainer) {
+    super('grading host is shutting down; the container is handed over');
+    this.name = 'HandedOver';
+  }
+}
+
+/**
+ * Wait for a started container, keeping the wall-clock limit from the moment it started (not from when
+ * this began, so a worker restart never extends or shortens it), read its capped output, interpret it,
+ * and remove it. On cancellation the container is killed and removed, except when this worker is
+ * shutting down: then it is left running and HandedOver is thrown.
+ */
+export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec: GradingSpec, started: StartedContainer): Promise<GradeResult> {
+  const name = containerName(spec);
+  const container = deps.docker.getContainer(started.containerId);
+  deps.slots.adopt(name);
+  let handOver = false;
+  const kill = (): void => {
+    container.kill().catch(() => undefined);
+  };
+  const stopHeartbeat = keepHeartbeating(ctx, 1000, () => started);
+  const deadline = Date.parse(started.startedAt) + spec.limits.timeLimitSeconds * 1000;
+  const timer = setTimeout(kill, Math.max(0, deadline - Date.now()));
+  try {
+    const collector = await deps.collectors.for(container, spec.limits.outputLimitBytes);
+    await Promise.race([collector.finished, ctx.cancelled]);
+    const info = await container.wait().then(() => container.inspect());
+    const output = await collector.complete();
+    // Docker's own clock decides: a container that ended at or after its deadline was over time, whoever
+    // stopped it (this timer, a previous worker's, the reaper). One that ended before it was not, even if
+    // this worker only looks at it later.
+    const finishedAt = Date.parse(info.State.FinishedAt);
+    return interpretOutcome({
+      exitCode: info.State.ExitCode,
+      durationMs: Math.max(0, finishedAt - Date.parse(info.State.StartedAt)),
+      timedOut: finishedAt >= deadline,
+      oomKilled: info.State.OOMKilled,
+      outputLimitExceeded: output.exceeded,
+      timeLimitSeconds: spec.limits.timeLimitSeconds,
+      memoryMb: spec.limits.memoryMb,
+      outputLimitBytes: spec.limits.outputLimitBytes,
+      stdoutText: output.text('stdout'),
+      stdout: output.excerpt('stdout'),
+      stderr: output.excerpt('stderr'),
+    });
+  } catch (err) {
+    if (err instanceof CancelledFailure && cancellationDetails()?.workerShutdown) {
+      handOver = true;
+      throw new HandedOver(started);
+    }
+    if (isDockerStatus(err, 404)) {
+      throw ApplicationFailure.nonRetryable(`container ${started.containerId} disappeared`, ErrorTypes.ContainerLost);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    stopHeartbeat();
+    deps.collectors.drop(started.containerId);
+    if (!handOver) {
+      await container.remove({ force: true, v: true }).catch((err: unknown) => {
+        if (!isDockerStatus(err, 404)) throw err;
+      });
+      deps.slots.release(name);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { Submission, SubmissionStore } from '../store/submissions';
+import type { GradingClient } from './temporal-client';
+
+/**
+ * Starts submissions' workflows after the API has answered. A submission is accepted once its row is
+ * committed (status `received`): the platform does not wait for Temporal, and a burst is absorbed by the
+ * database at its speed, not Temporal's. Starts run a few at a time; one that fails leaves the row
+ * `received`, and the server's periodic reconcile enqueues it again, so nothing is lost. Starting is
+ * idempotent, so nothing runs twice either.
+ */
+export class WorkflowStarter {
+  private readonly queue: Submission[] = [];
+  private readonly pending = new Set<string>();
+  private running = 0;
+  private idle: Array<() => void> = [];
+  private closed = false;
+  /** Started, not yet marked `queued` in the database: marked in one statement per batch. */
+  private started: string[] = [];
+  private marking?: Promise<void>;
+
+  constructor(
+    private readonly grading: Pick<GradingClient, 'start'>,
+    private readonly store: Pick<SubmissionStore, 'markQueued'>,
+    private readonly log: Logger,
+    private readonly concurrency = 2,
+  ) {}
+
+  /** Whether this submission is waiting here or being started now. */
+  has(id: string): boolean {
+    return this.pending.has(id);
+  }
+
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  enqueue(sub: Submission): void {
+    if (this.closed || this.pending.has(sub.id)) return;
+    this.pending.add(sub.id);
+    this.queue.push(sub);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0 && !this.closed) {
+      const sub = this.queue.shift()!;
+      this.running++;
+      void this.startOne(sub).finally(() => {
+        this.running--;
+        this.pending.delete(sub.id);
+        if (this.running === 0 && (this.queue.length === 0 || this.closed)) this.idle.splice(0).forEach((r) => r());
+        this.pump();
+      });
+    }
+  }
+
+  private async startOne(sub: Submission): Promise<void> {
+    try {
+      await this.grading.start(sub);
+    } catch (err) {
+      this.log.warn({ err, submission: sub.id }, 'workflow start failed; the reconcile will try again');
+      return;
+    }
+    this.started.push(sub.id);
+    this.marking ??= this.markStarted();
+  }
+
+  private async markStarted(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20)); // let a burst's starts gather
+    while (this.started.length > 0) {
+      const batch = this.started.splice(0, 500);
+      // Not fatal: a row left `received` is started again by the reconcile, and starting is idempotent.
+      await this.store.markQueued(batch).catch((err: unknown) => this.log.warn({ err }, 'marking started submissions failed'));
+    }
+    this.marking = undefined;
+  }
+
+  /** Stop taking work and wait for the starts in flight; the rest stays `received` for the next boot. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    if (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.marking;
+  }
+}
