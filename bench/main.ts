@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -21,6 +22,12 @@ const program = new Command()
   .parse();
 
 const o = program.opts<Record<string, string>>();
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim();
+
+function write(result: object): void {
+  mkdirSync(path.dirname(o.out!), { recursive: true });
+  writeFileSync(o.out!, `${JSON.stringify({ ...result, ...(commit ? { commit } : {}) }, null, 2)}\n`);
+}
 const items = o.items ? Number(o.items) : undefined;
 
 runBench({
@@ -33,10 +40,10 @@ runBench({
   burst: Number(o.burst),
   clients: Number(o.clients),
   log: (line) => process.stderr.write(`bench: ${line}\n`),
+  onPartial: (partial) => write({ ...partial, partial: true }),
 }).then(
   (result) => {
-    mkdirSync(path.dirname(o.out!), { recursive: true });
-    writeFileSync(o.out!, `${JSON.stringify(result, null, 2)}\n`);
+    write(result);
     process.stdout.write(`${formatResult(result)}\n\nwritten to ${o.out}\n`);
   },
   (err: unknown) => {

@@ -29,6 +29,8 @@ export interface BenchOptions {
   clients: number;
   temporalAddress?: string;
   log?: (line: string) => void;
+  /** Called with the result so far after each phase (a long run leaves its numbers even if stopped). */
+  onPartial?: (partial: BenchResult) => void;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -71,6 +73,7 @@ interface IntakeResult {
 
 export interface BenchResult {
   date: string;
+  commit?: string;
   machine: { cpus: number; memoryGb: number; node: string };
   options: Omit<BenchOptions, 'log'>;
   cells: CellResult[];
@@ -226,6 +229,7 @@ async function calibrateCpu(docker: Dockerode): Promise<number> {
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);
+  const partial = (r: BenchResult) => options.onPartial?.({ ...r, targets: judge(r) });
   const docker = await ensureDocker();
   await ensureImages(docker);
   await ensureImageFromDir(docker, BENCH_IMAGE);
@@ -242,12 +246,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const result: BenchResult = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    options: { ...options, log: undefined } as Omit<BenchOptions, 'log'>,
+    options: { ...options, log: undefined, onPartial: undefined } as Omit<BenchOptions, 'log'>,
     cells: [],
     peakRssMb: {},
     targets: [],
   };
   delete (result.options as Partial<BenchOptions>).log;
+  delete (result.options as Partial<BenchOptions>).onPartial;
 
   try {
     let slots = 0;
@@ -303,6 +308,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           cpuSecondsPerSubmission: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / n, 4)])),
         };
         result.cells.push(cell);
+        partial(result);
         log(
           `${workload} c=${c}: raw ${cell.raw.throughputPerS}/s, gradeflow ${cell.gradeflow.throughputPerS}/s, ratio ${cell.ratio}, ` +
             `max containers ${cell.gradeflow.maxContainers}`,
@@ -323,6 +329,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         gradeflow: stats(gf, gf.length, gf.reduce((a, b) => a + b, 0)),
         overheadP50Ms: round(percentile(gf, 50) - percentile(raw, 50)),
       };
+      partial(result);
       log(`one at a time: raw p50 ${result.latency.raw.p50Ms} ms, gradeflow p50 ${result.latency.gradeflow.p50Ms} ms, overhead ${result.latency.overheadP50Ms} ms`);
     }
 
@@ -339,6 +346,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const summary = { ...m.summary, drainedS: round((performance.now() - m.begin) / 1000, 1) };
         if (paused) result.intake = summary;
         else result.intakeUnderLoad = summary;
+        partial(result);
         log(`intake${paused ? '' : ' while grading'}: ${summary.accepted}/${summary.posts} accepted at ${summary.acceptedPerS}/s, p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms`);
       }
     }

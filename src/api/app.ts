@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GradeflowConfig } from '../config/schema';
 import type { SubmissionStore } from '../store/submissions';
 import { ApiError } from './errors';
@@ -57,7 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // One line per answer, written below: at debug for successes (a busy API would spend its time
     // logging), at info for refusals, at error for failures.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // JSON uploads carry the file in base64 (4/3 larger) plus the other fields.
     bodyLimit: Math.ceil((maxFile * 4) / 3) + 256 * 1024,
   });

@@ -73,7 +73,12 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
       try {
         const info = await handle.describe();
         if (info.status.name !== 'RUNNING') return undefined;
-        const progress = await handle.query(statusQuery);
+        // A workflow busy in a local activity answers queries late: past a second, the database answers.
+        const progress = await Promise.race([
+          handle.query(statusQuery),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000).unref()),
+        ]);
+        if (!progress) return undefined;
         // The workflow learns the host when the grading ends; while it runs, the pending activity says.
         const busy = progress.phase === 'queued' ? gradingInProgress(info.raw) : undefined;
         if (!busy) return progress;

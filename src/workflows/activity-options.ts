@@ -50,17 +50,26 @@ export function storeProxy(_input: GradeSubmissionInput, summary: string) {
 }
 
 /**
- * Callback delivery: a local activity in the control worker, retried with exponential backoff until the
- * platform's receiver accepts or the policy gives up. Retries further apart than a minute wait on a
- * durable timer, so a long outage costs no worker time.
+ * Callback delivery, first try: a local activity in the control worker, no task-queue round trip. Most
+ * receivers answer at once; one that does not is retried by `deliveryProxy`, so that a long outage never
+ * holds the workflow's task (which would keep queries from being answered).
  */
-export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
-  const p = input.callbackPolicy;
+export function deliveryFirstTryProxy(_input: GradeSubmissionInput, summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
     startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+/** Callback delivery, the retries: exponential backoff until the receiver accepts or the policy gives up. */
+export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
+  const p = input.callbackPolicy;
+  return proxyActivities<ControlActivities>({
+    summary,
+    taskQueue: input.taskQueues.control,
+    startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: p.giveUpAfterMs,
-    localRetryThreshold: '1 minute',
     retry: {
       initialInterval: p.initialIntervalMs,
       maximumInterval: p.maximumIntervalMs,

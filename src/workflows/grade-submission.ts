@@ -22,7 +22,7 @@ import type {
   Phase,
   SubmissionProgress,
 } from '../shared/types';
-import { awaitProxy, deliveryProxy, runProxy, storeProxy } from './activity-options';
+import { awaitProxy, deliveryFirstTryProxy, deliveryProxy, runProxy, storeProxy } from './activity-options';
 import { regradeSignal, statusQuery } from './messages';
 
 interface Delivery {
@@ -52,6 +52,12 @@ function rejectedSubmission(err: unknown): GradeResult | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (!(cause instanceof ApplicationFailure) || cause.type !== ErrorTypes.SubmissionRejected) return undefined;
   return { success: false, reason: 'invalid_submission', origin: 'student', error: `The submission was refused: ${cause.message}` };
+}
+
+/** Whether a failed activity may be tried again (not refused for good, e.g. a forbidden callback URL). */
+function retryable(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return !(cause instanceof ApplicationFailure && (cause.nonRetryable || cause.type === ErrorTypes.CallbackForbidden));
 }
 
 const CANCELLED: GradeResult = {
@@ -131,16 +137,16 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
     const scope = new CancellationScope();
     const d: Delivery = { attempt: n, scope };
     const body = callbackBody({ submissionId: input.submissionId, workId: input.workId }, n, result);
+    const request = { submissionId: input.submissionId, platformId: input.platformId, attempt: n, url: input.callbackUrl!, body };
     void scope
-      .run(() =>
-        deliveryProxy(input, `attempt ${n}: deliver callback`).deliverCallback({
-          submissionId: input.submissionId,
-          platformId: input.platformId,
-          attempt: n,
-          url: input.callbackUrl!,
-          body,
-        }),
-      )
+      .run(async () => {
+        try {
+          return await deliveryFirstTryProxy(input, `attempt ${n}: deliver callback`).deliverCallback(request);
+        } catch (err) {
+          if (isCancellation(err) || !retryable(err)) throw err;
+        }
+        return deliveryProxy(input, `attempt ${n}: deliver callback (retries)`).deliverCallback(request);
+      })
       .then(() => true)
       .catch(async (err: unknown) => {
         // An operator's cancel of the whole run is recorded once, below; not here.

@@ -34,6 +34,8 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
   const container = deps.docker.getContainer(started.containerId);
   deps.slots.adopt(name);
   let handOver = false;
+  let removed = false;
+  const lost = () => ApplicationFailure.nonRetryable(`container ${started.containerId} disappeared`, ErrorTypes.ContainerLost);
   const kill = (): void => {
     container.kill().catch(() => undefined);
   };
@@ -45,11 +47,14 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
     await Promise.race([collector.finished, ctx.cancelled]);
     const info = await container.wait().then(() => container.inspect());
     const output = await collector.complete();
+    // Removed by someone else meanwhile (by hand, a daemon restart): what it printed may be cut short,
+    // so this is no result to charge a student with.
+    if (info.State.Status === 'removing' || info.State.Dead) throw lost();
     // Docker's own clock decides: a container that ended at or after its deadline was over time, whoever
     // stopped it (this timer, a previous worker's, the reaper). One that ended before it was not, even if
     // this worker only looks at it later.
     const finishedAt = Date.parse(info.State.FinishedAt);
-    return interpretOutcome({
+    const result = interpretOutcome({
       exitCode: info.State.ExitCode,
       durationMs: Math.max(0, finishedAt - Date.parse(info.State.StartedAt)),
       timedOut: finishedAt >= deadline,
@@ -62,23 +67,25 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
       stdout: output.excerpt('stdout'),
       stderr: output.excerpt('stderr'),
     });
+    await container.remove({ force: true, v: true }).catch((err: unknown) => {
+      if (isDockerStatus(err, 404) || isDockerStatus(err, 409)) throw lost();
+      throw err;
+    });
+    removed = true;
+    return result;
   } catch (err) {
     if (err instanceof CancelledFailure && cancellationDetails()?.workerShutdown) {
       handOver = true;
       throw new HandedOver(started);
     }
-    if (isDockerStatus(err, 404)) {
-      throw ApplicationFailure.nonRetryable(`container ${started.containerId} disappeared`, ErrorTypes.ContainerLost);
-    }
+    if (isDockerStatus(err, 404)) throw lost();
     throw err;
   } finally {
     clearTimeout(timer);
     stopHeartbeat();
     deps.collectors.drop(started.containerId);
     if (!handOver) {
-      await container.remove({ force: true, v: true }).catch((err: unknown) => {
-        if (!isDockerStatus(err, 404)) throw err;
-      });
+      if (!removed) await container.remove({ force: true, v: true }).catch(() => undefined);
       deps.slots.release(name);
     }
   }
