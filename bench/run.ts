@@ -133,7 +133,6 @@ async function maxContainersDuring<T>(docker: Dockerode, hostId: string, run: ()
 }
 
 class Api {
-  private readonly agent = { keepalive: true };
   constructor(
     private readonly stack: BenchStack,
     private readonly receiver: BenchReceiver,
@@ -151,7 +150,6 @@ class Api {
         callback: this.receiver.url,
         file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
       }),
-      ...this.agent,
     });
     await res.arrayBuffer();
     return { status: res.status, ms: performance.now() - sentAt, sentAt };
@@ -194,6 +192,7 @@ async function measureIntake(api: Api, n: number, clients: number) {
   return {
     ids,
     begin,
+    postS,
     summary: {
       posts: n,
       clients,
@@ -352,14 +351,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
 
     if (options.burst > 0) {
-      const ids = Array.from({ length: options.burst }, () => `burst-${randomUUID()}`);
-      let accepted = 0;
-      const begin = performance.now();
-      await pool(ids, options.clients, async (id) => {
-        const r = await api.post(id, SCRIPTS.trivial());
-        if (r.status === 202) accepted++;
-      });
-      const acceptS = (performance.now() - begin) / 1000;
+      const { ids, begin, postS: acceptS, summary } = await measureIntake(api, options.burst, options.clients);
+      const accepted = summary.accepted;
       log(`burst: ${accepted}/${ids.length} accepted in ${round(acceptS, 1)} s; draining…`);
       let delivered = 0;
       await Promise.all(

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../src/setup/free-port';
 import { PROJECT_ROOT } from '../src/setup/paths';
 import { postgresBinDir, startTempPostgres, type TempPostgres } from '../src/setup/postgres';
 import { ensureTemporalCli } from '../src/setup/temporal-cli';
@@ -12,17 +12,6 @@ import { startDevServer, type DevServer } from '../src/setup/temporal-dev-server
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
 
 export const BENCH_FLAVOUR = { cpus: 1, memoryMb: 256, pids: 64, timeLimitSeconds: 120, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export interface BenchStack {
   apiUrl: string;

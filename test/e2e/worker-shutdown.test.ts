@@ -16,6 +16,19 @@ let stack: Stack;
 let receiver: Receiver;
 let dir: string;
 
+/** Submit a grading that sleeps, then prints `grade`; resolves with its id once its container runs. */
+async function slowGradingRunning(workId: string, sleepSeconds: number, grade: number): Promise<string> {
+  const res = await stack.post({
+    image: SCRIPT_RUNNER,
+    work_id: workId,
+    callback: receiver.url(),
+    file: b64file('grade.sh', `sleep ${sleepSeconds}; echo '{"success": true, "grade": ${grade}}'`),
+  });
+  const id = res.body.id as string;
+  await stack.waitFor(id, (b) => b.status === 'running');
+  return id;
+}
+
 async function runningContainers(): Promise<number> {
   return (await leftoverContainers(stack.hostId)).filter((c) => c.State === 'running').length;
 }
@@ -37,14 +50,7 @@ afterAll(async () => {
 describe('worker SIGTERM mid-grade', () => {
   it('lets a running grading finish within the grace time, then exits 0', async () => {
     const worker = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
-    const res = await stack.post({
-      image: SCRIPT_RUNNER,
-      work_id: 'sigterm-graceful',
-      callback: receiver.url(),
-      file: b64file('grade.sh', 'sleep 3; echo \'{"success": true, "grade": 7}\''),
-    });
-    const id = res.body.id as string;
-    await stack.waitFor(id, (b) => b.status === 'running');
+    const id = await slowGradingRunning('sigterm-graceful', 3, 7);
     worker.child.kill('SIGTERM');
 
     expect(await worker.exited, worker.log()).toBe(0);
@@ -60,14 +66,7 @@ describe('worker SIGTERM mid-grade', () => {
 
   it('hands a running grading over intact when the grace time is over: the restarted host finishes it', async () => {
     const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 0 });
-    const res = await stack.post({
-      image: SCRIPT_RUNNER,
-      work_id: 'sigterm-handover',
-      callback: receiver.url(),
-      file: b64file('grade.sh', 'sleep 6; echo \'{"success": true, "grade": 8}\''),
-    });
-    const id = res.body.id as string;
-    await stack.waitFor(id, (b) => b.status === 'running');
+    const id = await slowGradingRunning('sigterm-handover', 6, 8);
     first.child.kill('SIGTERM');
     expect(await first.exited, first.log()).toBe(0);
 
@@ -89,14 +88,7 @@ describe('worker SIGTERM mid-grade', () => {
 
   it('survives a worker crash (SIGKILL) mid-grade: the restarted host adopts the container and finishes it', async () => {
     const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
-    const res = await stack.post({
-      image: SCRIPT_RUNNER,
-      work_id: 'sigkill',
-      callback: receiver.url(),
-      file: b64file('grade.sh', 'sleep 4; echo \'{"success": true, "grade": 9}\''),
-    });
-    const id = res.body.id as string;
-    await stack.waitFor(id, (b) => b.status === 'running');
+    const id = await slowGradingRunning('sigkill', 4, 9);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(await leftoverContainers(stack.hostId)).toHaveLength(1);

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { ensureDocker } from '../../src/setup/docker';
+import { freePort } from '../../src/setup/free-port';
 import { ensureImageFromDir, ensureImages } from '../../src/setup/images';
 import { startTempPostgres } from '../../src/setup/postgres';
 import { ensureTemporalCli } from '../../src/setup/temporal-cli';
@@ -17,17 +17,6 @@ declare module 'vitest' {
     postgresUrl: string;
     workflowBundlePath: string;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** One real Temporal dev server, one real PostgreSQL, the Docker engine and images, one workflow bundle. */

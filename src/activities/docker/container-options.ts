@@ -22,7 +22,7 @@ const NPROC_PER_USER = 4096;
  */
 const GVISOR_THREAD_HEADROOM = 256;
 
-export const isGvisor = (runtime: string | undefined): boolean => runtime === 'runsc';
+const isGvisor = (runtime: string | undefined): boolean => runtime === 'runsc';
 
 /** The pids cgroup limit and RLIMIT_NPROC that hold a container to its flavour's `pids`. */
 export function processLimits(pids: number, runtime: string | undefined): { pidsLimit: number; nproc: number } {

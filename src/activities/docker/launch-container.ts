@@ -1,3 +1,4 @@
+import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Dockerode from 'dockerode';
 import type { ArchiveLimits } from '../../archives/read-archive';
@@ -8,7 +9,7 @@ import type { GradingSpec, StartedContainer } from '../../shared/types';
 import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
 import { containerName, containerOptions, SUBMISSION_DIR, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { isDockerStatus } from './docker-errors';
+import { isDockerStatus, keepHeartbeating } from './docker-errors';
 import type { OutputCollectors } from './output-collectors';
 
 export interface HostIdentity {
@@ -78,8 +79,10 @@ async function createOrAdopt(
  * a retry adopts the container a previous try started. On failure the container is removed and the
  * slot freed.
  */
-export async function launchContainer(deps: LaunchDeps, spec: GradingSpec, signal: AbortSignal): Promise<StartedContainer> {
+export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: GradingSpec): Promise<StartedContainer> {
   const name = containerName(spec);
+  const signal = ctx.cancellationSignal;
+  const stopHeartbeat = keepHeartbeating(ctx, 1000);
   // Fetched before the slot is free: a grading waiting for a slot is ready to go the moment it is.
   const bytes = await fetchSubmission(deps.submissions, spec.file.sha256, signal);
   await deps.slots.acquire(name, signal);
@@ -101,5 +104,7 @@ export async function launchContainer(deps: LaunchDeps, spec: GradingSpec, signa
       .remove({ force: true, v: true })
       .catch(() => undefined);
     throw err;
+  } finally {
+    stopHeartbeat();
   }
 }

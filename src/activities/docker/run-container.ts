@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { RunOutcome, GradingSpec } from '../../shared/types';
-import { keepHeartbeating } from './docker-errors';
 import { launchContainer, type LaunchDeps } from './launch-container';
 import { HandedOver, superviseContainer } from './supervise-container';
 
@@ -13,13 +12,7 @@ import { HandedOver, superviseContainer } from './supervise-container';
 export function createRunContainer(deps: LaunchDeps) {
   return async function runContainer(spec: GradingSpec): Promise<RunOutcome> {
     const ctx = Context.current();
-    const stopHeartbeat = keepHeartbeating(ctx, 1000);
-    let started;
-    try {
-      started = await launchContainer(deps, spec, ctx.cancellationSignal);
-    } finally {
-      stopHeartbeat();
-    }
+    const started = await launchContainer(deps, ctx, spec);
     try {
       return { kind: 'graded', started, result: await superviseContainer(deps, ctx, spec, started) };
     } catch (err) {
