@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { containerOptions, SUBMISSION_DIR } from '../src/activities/docker/container-options';
+import { containerOptions } from '../src/activities/docker/container-options';
+import { SUBMISSION_DIR } from '../src/results/container-layout';
 import { submissionTar } from '../src/archives/submission-tar';
 import type { GradingSpec } from '../src/shared/types';
 import { BENCH_FLAVOUR } from './stack';
@@ -21,6 +22,7 @@ export async function rawGrading(docker: Dockerode, image: string, script: strin
     limits: BENCH_FLAVOUR,
     env: {},
     file: { name: 'grade.sh', sha256: '', size: script.length },
+    grading: { format: 'auto' },
   };
   const container = await docker.createContainer(containerOptions(spec, 'bench-raw', { allowRoot: false }));
   let output = '';

@@ -1,10 +1,12 @@
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { GradeflowConfig } from '../config/schema';
+import type { AssignmentStore } from '../store/assignments';
 import type { SubmissionStore } from '../store/submissions';
 import { ApiError } from './errors';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes, type HealthChecks } from './routes/health';
+import { registerSchemaRoutes } from './routes/schemas';
 import { registerSubmissionRoutes } from './routes/submissions';
 import type { GradingClient } from './temporal-client';
 import type { WorkflowStarter } from './workflow-starter';
@@ -12,6 +14,7 @@ import type { WorkflowStarter } from './workflow-starter';
 export interface AppDeps {
   config: GradeflowConfig;
   store: SubmissionStore;
+  assignments: AssignmentStore;
   grading: GradingClient;
   /** Starts accepted submissions' workflows after the answer. */
   starter: WorkflowStarter;
@@ -79,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void reply.status(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`).toBody());
   });
   registerHealthRoutes(app, deps.health);
+  registerSchemaRoutes(app);
   registerSubmissionRoutes(app, deps);
   registerFileRoutes(app, deps);
   return app;

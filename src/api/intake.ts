@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
 import { checkCallbackUrl } from '../security/callback-url';
-import type { ResourceLimits } from '../shared/types';
+import type { GradingSettings, ResourceLimits } from '../shared/types';
+import type { AssignmentSettings } from '../store/assignments';
+import { isAbsent, parseGradingFields, resolveGrading } from './grading-settings';
 import { parseSubmissionLimits } from './submission-limits';
 import { archiveKind, checkArchive } from '../archives/read-archive';
 import { ArchiveRejected } from '../archives/safe-path';
@@ -18,6 +20,9 @@ export interface RawSubmission {
   student_id?: unknown;
   course_id?: unknown;
   limits?: unknown;
+  format?: unknown;
+  results_file?: unknown;
+  max_grade?: unknown;
   file?: { name: string; content: Buffer };
 }
 
@@ -31,6 +36,7 @@ export interface ValidSubmission {
   studentId?: string;
   courseId?: string;
   limits: Partial<ResourceLimits>;
+  grading: GradingSettings;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -43,14 +49,14 @@ const MAX_PARAMS = 64;
 const MAX_PARAM_VALUE = 4096;
 
 function optionalId(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
+  if (isAbsent(value)) return undefined;
   if (typeof value !== 'string' || !ID_RE.test(value)) throw invalid(field, 'must be 1 to 200 printable characters without spaces');
   return value;
 }
 
 /** Correctomatic's `k1=v1,k2=v2` string, or an object of strings; they become the grader's environment. */
 export function parseParams(value: unknown): Record<string, string> {
-  if (value === undefined || value === null || value === '') return {};
+  if (isAbsent(value)) return {};
   let entries: Array<[string, unknown]>;
   if (typeof value === 'string') {
     const text = value.trim();
@@ -87,18 +93,34 @@ export function parseParams(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Validate a submission; throws an ApiError naming the first bad field. */
+/** A grader image reference (`image` of a submission or an assignment). */
+export function checkImage(value: unknown, field = 'image'): string {
+  if (typeof value !== 'string' || value === '') throw invalid(field, 'is required');
+  if (value.length > 255 || !IMAGE_RE.test(value)) throw invalid(field, 'is not a valid image reference');
+  return value;
+}
+
+/** A flavour this configuration defines. */
+export function checkFlavour(value: unknown, config: GradeflowConfig, field = 'flavour'): string {
+  if (typeof value !== 'string' || !Object.hasOwn(config.flavours, value)) {
+    throw invalid(field, `must be one of: ${Object.keys(config.flavours).join(', ')}`);
+  }
+  return value;
+}
+
+/**
+ * Validate a submission; throws an ApiError naming the first bad field. Fields it leaves out are taken
+ * from its assignment's settings, when the platform has set them.
+ */
 export async function validateSubmission(
   raw: RawSubmission,
   platform: PlatformConfig,
   config: GradeflowConfig,
+  assignment?: AssignmentSettings,
 ): Promise<ValidSubmission> {
-  if (typeof raw.image !== 'string' || raw.image === '') throw invalid('image', 'is required');
-  if (raw.image.length > 255 || !IMAGE_RE.test(raw.image)) throw invalid('image', 'is not a valid image reference');
-  const flavour = raw.flavour === undefined || raw.flavour === '' ? 'default' : raw.flavour;
-  if (typeof flavour !== 'string' || !Object.hasOwn(config.flavours, flavour)) {
-    throw invalid('flavour', `must be one of: ${Object.keys(config.flavours).join(', ')}`);
-  }
+  const image = isAbsent(raw.image) && assignment?.image ? assignment.image : checkImage(raw.image);
+  const flavour = checkFlavour(isAbsent(raw.flavour) ? (assignment?.flavour ?? 'default') : raw.flavour, config);
+  const grading = resolveGrading(parseGradingFields(raw), assignment?.grading);
   const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);
   let callbackUrl: string | undefined;
   if (raw.callback !== undefined && raw.callback !== null && raw.callback !== '') {
@@ -127,8 +149,9 @@ export async function validateSubmission(
   const studentId = optionalId(raw.student_id, 'student_id');
   const courseId = optionalId(raw.course_id, 'course_id');
   return {
-    image: raw.image,
+    image,
     flavour,
+    grading,
     params: parseParams(raw.params),
     limits,
     file: { name, content: raw.file.content, sha256: createHash('sha256').update(raw.file.content).digest('hex') },

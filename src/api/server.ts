@@ -7,6 +7,7 @@ import type { GradeflowConfig } from '../config/schema';
 import { ensureSearchAttributes } from '../setup/search-attributes';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
+import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createControlWorker } from '../workers/control';
 import { installRuntime, temporalAddress } from '../workers/runtime';
@@ -63,6 +64,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   const app = await buildApp({
     config,
     store,
+    assignments: createAssignmentStore(db),
     grading,
     starter,
     logger: log,

@@ -24,6 +24,7 @@ export function workflowInput(
     limits: effectiveLimits(flavour, sub.limits),
     env: sub.params,
     file: sub.file,
+    grading: sub.grading,
     ...(sub.callbackUrl ? { callbackUrl: sub.callbackUrl } : {}),
     previousAttempts: run.previousAttempts,
     gradeOnStart: run.gradeOnStart,

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runDev } from './dev';
 import { runServer, runWorker } from './processes';
+import { writeSchemas } from './schemas';
 import { runSetup } from './setup';
 
 function fail(err: unknown): never {
@@ -34,5 +35,10 @@ program
   .description('install and start what is missing (Docker engine, Temporal CLI, base images), then exit')
   .option('--for <purpose>', 'dev or test (test also needs PostgreSQL server binaries)', 'dev')
   .action((opts: { for: string }) => runSetup(opts.for).catch(fail));
+
+program
+  .command('schemas')
+  .description('write the JSON Schemas generated from the code into schemas/ (after changing a result type)')
+  .action(() => writeSchemas());
 
 program.parseAsync(process.argv).catch(fail);

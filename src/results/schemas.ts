@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
+import { GradeResultSchema, type GradeResult } from './result-schema';
 
 /** The JSON Schema files in `schemas/` (published), compiled once. */
 export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas');
@@ -21,6 +22,9 @@ export interface CorrectomaticResponse {
 export const validateCorrectomatic: ValidateFunction<CorrectomaticResponse> = ajv.compile<CorrectomaticResponse>(
   loadSchema('correctomatic-response'),
 );
+
+/** The normalized result every grading ends in (schema: `schemas/grade-result.schema.json`). */
+export const validateGradeResult: ValidateFunction<GradeResult> = ajv.compile<GradeResult>(GradeResultSchema);
 
 /** One line naming the first schema violation, e.g. `/grade must be number`. */
 export function describeSchemaError(validate: ValidateFunction): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { PROJECT_ROOT, say } from './paths';
+import { ensurePythonImage } from './python-image';
 import { aptInstall, dpkgInstalled, isRoot } from './run';
 
 const CONTEXT_LABEL = 'dev.gradeflow.context';
@@ -18,7 +19,27 @@ export interface LocalImage {
   dir: string;
 }
 
-export const EXAMPLE_IMAGES: LocalImage[] = [{ tag: 'gradeflow/example-sum:1', dir: path.join(PROJECT_ROOT, 'examples', 'sum-grader') }];
+/** The example graders in examples/, one per result format, by format. */
+export const EXAMPLE_IMAGE_TAGS = {
+  correctomatic: 'gradeflow/example-sum:1',
+  gitlab: 'gradeflow/example-gitlab:1',
+  tap: 'gradeflow/example-tap:1',
+  gradescope: 'gradeflow/example-gradescope:1',
+  pytest: 'gradeflow/example-pytest:1',
+} as const;
+
+const EXAMPLE_DIRS: Record<keyof typeof EXAMPLE_IMAGE_TAGS, string> = {
+  correctomatic: 'sum-grader',
+  gitlab: 'gitlab-grader',
+  tap: 'tap-grader',
+  gradescope: 'gradescope-grader',
+  pytest: 'pytest-grader',
+};
+
+export const EXAMPLE_IMAGES: LocalImage[] = Object.entries(EXAMPLE_IMAGE_TAGS).map(([format, tag]) => ({
+  tag,
+  dir: path.join(PROJECT_ROOT, 'examples', EXAMPLE_DIRS[format as keyof typeof EXAMPLE_IMAGE_TAGS]),
+}));
 
 function listFiles(dir: string, base = dir): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -106,7 +127,14 @@ export async function ensureImageFromDir(docker: Dockerode, image: LocalImage): 
   await build(docker, image.tag, files);
 }
 
+export { PYTHON_IMAGE, ensurePythonImage } from './python-image';
+
+/**
+ * The base images, then the example graders and `extra`. The base images come first: a grader FROM one of
+ * them is rebuilt when it is rebuilt (baseImageIds hashes the ID it finds for each FROM).
+ */
 export async function ensureImages(docker: Dockerode, extra: LocalImage[] = []): Promise<void> {
   await ensureBaseImage(docker);
+  await ensurePythonImage(docker);
   for (const image of [...EXAMPLE_IMAGES, ...extra]) await ensureImageFromDir(docker, image);
 }

@@ -2,26 +2,25 @@
  * Types shared by the API, the workflows and the activities. Workflow-safe: no Node built-ins, no I/O.
  */
 
+import type { FailureOrigin, FailureReason, GradeResult, OutputExcerpt, ResultFormat } from '../results/result-schema';
+
 /** Where a submission is in its life. `received` is internal: stored, workflow not yet confirmed. */
 export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';
 
-/**
- * Who a failure belongs to: the student's code, the instructor's grader, gradeflow's infrastructure, or an
- * operator who cancelled the grading.
- */
-export type FailureOrigin = 'student' | 'grader' | 'infrastructure' | 'operator';
+// The result types are derived from the published JSON Schema's source (type-only: nothing enters the workflow bundle).
+export type { FailureOrigin, FailureReason, GradeResult, OutputExcerpt, ResultFormat, TestResult } from '../results/result-schema';
 
-/** Machine-readable reasons a grading produced no grade. */
-export type FailureReason =
-  | 'time_limit_exceeded'
-  | 'memory_limit_exceeded'
-  | 'output_limit_exceeded'
-  | 'crashed'
-  | 'invalid_submission'
-  | 'invalid_response'
-  | 'grader_reported_error'
-  | 'infrastructure_error'
-  | 'cancelled';
+/** How a submission's output is read: a named format, or `auto` (detect among the stdout formats). */
+export type FormatChoice = 'auto' | ResultFormat;
+
+/** How one submission is graded beyond its container: resolved at intake from the submission and its assignment. */
+export interface GradingSettings {
+  format: FormatChoice;
+  /** For file formats: the file the grader writes (absolute, under a writable directory of the container). */
+  resultsFile?: string;
+  /** The most the grade can be: scales pass ratios (TAP, JUnit) and is reported when the grader gives none. */
+  maxGrade?: number;
+}
 
 /** The limits a grading container runs under (a flavour, possibly tightened per submission). */
 export interface ResourceLimits {
@@ -46,31 +45,7 @@ export interface GradingSpec {
   /** Environment for the grader (the submission's params). Never contains gradeflow's own secrets. */
   env: Record<string, string>;
   file: { name: string; sha256: string; size: number };
-}
-
-/** Excerpt of a stream kept for the instructor. */
-export interface OutputExcerpt {
-  text: string;
-  bytes: number;
-  truncated: boolean;
-}
-
-/** The normalized result of one grading attempt. */
-export interface GradeResult {
-  success: boolean;
-  grade?: number;
-  comments?: string[];
-  /** Human-readable message when success is false. */
-  error?: string;
-  /** Machine-readable reason when success is false. */
-  reason?: FailureReason;
-  /** Whose fault a failure is; absent on success. */
-  origin?: FailureOrigin;
-  exit_code?: number;
-  /** How long the container ran, ms. */
-  duration_ms?: number;
-  stdout?: OutputExcerpt;
-  stderr?: OutputExcerpt;
+  grading: GradingSettings;
 }
 
 /** What the start activity answers: which host runs the container. */
@@ -112,6 +87,7 @@ export interface GradeSubmissionInput {
   limits: ResourceLimits;
   env: Record<string, string>;
   file: { name: string; sha256: string; size: number };
+  grading: GradingSettings;
   callbackUrl?: string;
   /** Attempts already made by earlier runs of this workflow id (0 for a new submission). */
   previousAttempts: number;
@@ -146,15 +122,5 @@ export interface GradeSubmissionOutcome {
   delivered: boolean;
 }
 
-/** Body POSTed to the platform's callback URL: correctomatic's body plus gradeflow's ids. */
-export interface CallbackBody {
-  success: boolean;
-  work_id: string | null;
-  submission_id: string;
-  attempt: number;
-  grade?: number;
-  comments?: string[];
-  error?: string;
-  reason?: FailureReason;
-  origin?: FailureOrigin;
-}
+/** Body POSTed to the platform's callback URL: correctomatic's body plus gradeflow's (schema: callback-body). */
+export type { CallbackBody } from '../results/result-schema';

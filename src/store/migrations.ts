@@ -66,6 +66,21 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
     name: 'per-submission limits',
     sql: `ALTER TABLE submissions ADD COLUMN limits jsonb NOT NULL DEFAULT '{}'::jsonb;`,
   },
+  {
+    id: 3,
+    name: 'result formats: grading settings per submission, defaults per assignment',
+    sql: `
+      ALTER TABLE submissions ADD COLUMN grading jsonb NOT NULL DEFAULT '{"format": "auto"}'::jsonb;
+      CREATE TABLE assignments (
+        platform_id   text NOT NULL,
+        assignment_id text NOT NULL,
+        settings      jsonb NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (platform_id, assignment_id)
+      );
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

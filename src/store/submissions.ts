@@ -1,4 +1,4 @@
-import type { AttemptTimings, GradeResult, ResourceLimits, SubmissionStatus } from '../shared/types';
+import type { AttemptTimings, GradeResult, GradingSettings, ResourceLimits, SubmissionStatus } from '../shared/types';
 import type { Db } from './db';
 
 export interface NewSubmission {
@@ -15,6 +15,7 @@ export interface NewSubmission {
   courseId?: string;
   /** Tighter limits than the flavour's, asked for by the platform. */
   limits?: Partial<ResourceLimits>;
+  grading: GradingSettings;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -31,6 +32,8 @@ export interface Submission {
   studentId: string | null;
   courseId: string | null;
   limits: Partial<ResourceLimits>;
+  /** How its output is read, fixed at intake (a regrade reads it the same way). */
+  grading: GradingSettings;
   file: { name: string; sha256: string; size: number };
   status: SubmissionStatus;
   attempts: number;
@@ -71,6 +74,7 @@ function toSubmission(r: Row): Submission {
     studentId: r.student_id as string | null,
     courseId: r.course_id as string | null,
     limits: (r.limits ?? {}) as Partial<ResourceLimits>,
+    grading: (r.grading ?? { format: 'auto' }) as GradingSettings,
     file: { name: r.file_name as string, sha256: r.file_sha256 as string, size: r.file_size as number },
     status: r.status as SubmissionStatus,
     attempts: r.attempts as number,
@@ -96,14 +100,15 @@ export function createSubmissionStore(db: Db) {
            INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14) ON CONFLICT (sha256) DO NOTHING
          )
          INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
-           assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, status)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'received')
+           assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, grading, status)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$17,'received')
          ON CONFLICT (platform_id, work_id) DO NOTHING
          RETURNING *`,
         [
           s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
           JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
           s.file.name, s.file.sha256, s.file.content.length, JSON.stringify(s.limits ?? {}), s.file.content,
+          JSON.stringify(s.grading),
         ],
       );
       if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { callbackBody } from '../shared/callback-body';
 import { ErrorTypes } from '../shared/error-types';
+import { failureResult } from '../shared/failure-result';
 import { SA } from '../shared/search-attributes';
 import type {
   GradeResult,
@@ -39,19 +40,18 @@ function infrastructureFailure(err: unknown, tries: number): GradeResult {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   const lostHost = cause instanceof TimeoutFailure;
   const detail = lostHost ? 'the grading host stopped answering' : cause instanceof Error ? cause.message : String(cause);
-  return {
-    success: false,
-    reason: 'infrastructure_error',
-    origin: 'infrastructure',
-    error: `Grading could not run after ${tries} tries because of an infrastructure fault (${detail}). This is not the submission's fault.`,
-  };
+  return failureResult(
+    'infrastructure_error',
+    'infrastructure',
+    `Grading could not run after ${tries} tries because of an infrastructure fault (${detail}). This is not the submission's fault.`,
+  );
 }
 
 /** A submission the host could not unpack (a hostile or broken archive) is a result, not a fault to retry. */
 function rejectedSubmission(err: unknown): GradeResult | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (!(cause instanceof ApplicationFailure) || cause.type !== ErrorTypes.SubmissionRejected) return undefined;
-  return { success: false, reason: 'invalid_submission', origin: 'student', error: `The submission was refused: ${cause.message}` };
+  return failureResult('invalid_submission', 'student', `The submission was refused: ${cause.message}`);
 }
 
 /** Whether a failed activity may be tried again (not refused for good, e.g. a forbidden callback URL). */
@@ -60,12 +60,11 @@ function retryable(err: unknown): boolean {
   return !(cause instanceof ApplicationFailure && (cause.nonRetryable || cause.type === ErrorTypes.CallbackForbidden));
 }
 
-const CANCELLED: GradeResult = {
-  success: false,
-  reason: 'cancelled',
-  origin: 'operator',
-  error: 'Grading was cancelled by an operator before it finished. Ask for a regrade to grade it again.',
-};
+const CANCELLED: GradeResult = failureResult(
+  'cancelled',
+  'operator',
+  'Grading was cancelled by an operator before it finished. Ask for a regrade to grade it again.',
+);
 
 /**
  * One workflow per submission. It grades once when started for a new submission, then once more for
@@ -188,6 +187,7 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
           limits: input.limits,
           env: input.env,
           file: input.file,
+          grading: input.grading,
         });
         lastResult = result;
         progress.timings.gradedAt = new Date().toISOString();

@@ -42,6 +42,8 @@ describe('POST /v1/submissions → workflow → container → signed callback', 
       attempt: 1,
       grade: 10,
       comments: ['All 5 cases pass.'],
+      tests: [],
+      format: 'correctomatic',
     });
     expect(cb.headers['webhook-id']).toBe(`msg_${id}_1`);
 

@@ -25,6 +25,8 @@ export interface Stack {
   postForm(form: FormData, key?: string): Promise<{ status: number; body: Record<string, unknown> }>;
   get(id: string, key?: string): Promise<{ status: number; body: Record<string, unknown> }>;
   regrade(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Any call to the API as the test platform, with a JSON body. */
+  request(method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Poll GET until `done` holds for the body. */
   waitFor(id: string, done: (body: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
   startHost(): Promise<RunningGradingHost>;
@@ -93,6 +95,8 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
     postForm: (form, key = apiKey) => call('POST', '/v1/submissions', key, form),
     get: (sid, key = apiKey) => call('GET', `/v1/submissions/${sid}`, key),
     regrade: (sid) => call('POST', `/v1/submissions/${sid}/regrade`, apiKey),
+    request: (method, url, body) =>
+      body === undefined ? call(method, url, apiKey) : call(method, url, apiKey, JSON.stringify(body), 'application/json'),
     async waitFor(sid, done, timeoutMs = 40_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

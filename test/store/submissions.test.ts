@@ -38,6 +38,7 @@ function newSubmission(over: Partial<NewSubmission> = {}): NewSubmission {
     workflowId: `submission/p1/${id}`,
     image: 'img:1',
     flavour: 'default',
+    grading: { format: 'auto' },
     params: { A: '1' },
     file: { name: 'a.sh', sha256: 'a'.repeat(64), content: Buffer.from('echo hi') },
     ...over,
@@ -91,11 +92,11 @@ describe.each(backends)('submission store on %s', (_name, open) => {
   it('records attempts idempotently and lets only the latest attempt set the status', async () => {
     const s = newSubmission();
     await store.create(s);
-    const result = { success: true, grade: 3 };
+    const result = { success: true, grade: 3, comments: [], tests: [] };
     const timings = { queuedAt: new Date().toISOString(), gradedAt: new Date().toISOString() };
     await store.recordAttempt(s.id, { attempt: 2, host: 'h', timings, result }, 'completed');
     await store.recordAttempt(s.id, { attempt: 2, host: 'h', timings, result }, 'completed');
-    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: false } }, 'delivering');
+    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: false, comments: [], tests: [] } }, 'delivering');
     const sub = await store.get('p1', s.id);
     expect(sub).toMatchObject({ attempts: 2, status: 'completed' });
     expect((await store.attempts(s.id)).map((a) => a.attempt)).toEqual([1, 2]);
@@ -105,7 +106,7 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     const s = newSubmission();
     await store.create(s);
     const timings = { queuedAt: new Date().toISOString() };
-    await store.recordAttempt(s.id, { attempt: 1, host: null, timings, result: { success: true, grade: 1 } }, 'delivering');
+    await store.recordAttempt(s.id, { attempt: 1, host: null, timings, result: { success: true, grade: 1, comments: [], tests: [] } }, 'delivering');
     await store.recordDeliveryTry(s.id, 1, 'msg_x', { delivered: false, error: 'ECONNREFUSED' });
     await store.recordDeliveryTry(s.id, 1, 'msg_x', { delivered: true, status: 200 });
     const [d] = await store.deliveries(s.id);
@@ -117,7 +118,7 @@ describe.each(backends)('submission store on %s', (_name, open) => {
   it('keeps an infrastructure failure failed once delivered', async () => {
     const s = newSubmission();
     await store.create(s);
-    const result = { success: false, reason: 'infrastructure_error' as const, origin: 'infrastructure' as const };
+    const result = { success: false, reason: 'infrastructure_error' as const, origin: 'infrastructure' as const, comments: [], tests: [] };
     await store.recordAttempt(s.id, { attempt: 1, host: null, timings: { queuedAt: new Date().toISOString() }, result }, 'delivering');
     await store.recordDeliveryTry(s.id, 1, 'msg_y', { delivered: true, status: 204 });
     expect(await store.get('p1', s.id)).toMatchObject({ status: 'failed' });
@@ -127,13 +128,13 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     const s = newSubmission();
     await store.create(s);
     const timings = { queuedAt: new Date().toISOString() };
-    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: true, grade: 1 } }, 'delivering');
+    await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result: { success: true, grade: 1, comments: [], tests: [] } }, 'delivering');
     await store.recordDeliveryTry(s.id, 1, 'msg_z', { delivered: false, error: 'ECONNREFUSED' });
     await store.recordCancellation(s.id, 1);
     expect((await store.deliveries(s.id))[0]).toMatchObject({ status: 'failed', lastError: 'cancelled by an operator' });
     expect(await store.get('p1', s.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
 
-    const cancelled = { success: false, reason: 'cancelled' as const, origin: 'operator' as const };
+    const cancelled = { success: false, reason: 'cancelled' as const, origin: 'operator' as const, comments: [], tests: [] };
     await store.recordCancellation(s.id, 2, { attempt: 2, host: 'h', timings, result: cancelled });
     await store.recordCancellation(s.id, 2, { attempt: 2, host: 'h', timings, result: cancelled }); // retried: same outcome
     expect((await store.attempts(s.id)).map((a) => a.result.reason ?? 'ok')).toEqual(['ok', 'cancelled']);

@@ -12,6 +12,7 @@ const spec = (over: Partial<GradingSpec> = {}): GradingSpec => ({
   limits: { cpus: 1.5, memoryMb: 256, pids: 64, timeLimitSeconds: 30, outputLimitBytes: 1048576, tmpfsMb: 32 },
   env: { LANG_LEVEL: '3' },
   file: { name: 'main.py', sha256: 'a'.repeat(64), size: 10 },
+  grading: { format: 'auto' },
   ...over,
 });
 

@@ -1,8 +1,6 @@
 import { Writable } from 'node:stream';
+import { excerptOf, sanitizeText } from '../../results/output-excerpt';
 import type { OutputExcerpt } from '../../shared/types';
-
-/** How much of each stream the result carries for the instructor (the parser sees up to the full cap). */
-export const EXCERPT_BYTES = 32 * 1024;
 
 /**
  * Collects a container's stdout and stderr while it runs, never holding more than `limitBytes` in total.
@@ -48,17 +46,6 @@ export class CappedOutput {
   }
 
   excerpt(stream: 'stdout' | 'stderr'): OutputExcerpt {
-    const buf = Buffer.concat(this.chunks[stream]);
-    const head = buf.subarray(0, EXCERPT_BYTES);
-    return {
-      text: sanitizeText(head.toString('utf8')),
-      bytes: this.seen[stream],
-      truncated: this.seen[stream] > head.length,
-    };
+    return excerptOf(Buffer.concat(this.chunks[stream]), this.seen[stream]);
   }
-}
-
-/** Text that JSON, PostgreSQL and a browser all accept: no NUL, no lone surrogates. */
-export function sanitizeText(text: string): string {
-  return text.replace(/\u0000/g, '\uFFFD').toWellFormed();
 }

@@ -1,9 +1,8 @@
 import type Dockerode from 'dockerode';
 import { archiveKind } from '../../archives/read-archive';
+import { containerLayout, type ContainerLayout } from '../../results/container-layout';
+import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-frame';
 import type { GradingSpec } from '../../shared/types';
-
-/** Where the submission (a file, or an archive's contents) lands inside the container. */
-export const SUBMISSION_DIR = '/submission';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
 export const GRADER_USER = '65534:65534';
@@ -55,26 +54,43 @@ export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'
 }
 
 /** The grader's environment: the submission's params and where the submission is. Nothing of the worker's. */
-function graderEnv(spec: GradingSpec): string[] {
+function graderEnv(spec: GradingSpec, layout: ContainerLayout): string[] {
   const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
-  env.push(`SUBMISSION_DIR=${SUBMISSION_DIR}`, `SUBMISSION_NAME=${spec.file.name}`);
-  if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${SUBMISSION_DIR}/${spec.file.name}`);
+  env.push(`SUBMISSION_DIR=${layout.submissionDir}`, `SUBMISSION_NAME=${spec.file.name}`);
+  if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${layout.submissionDir}/${spec.file.name}`);
+  if (layout.resultsFile) env.push(`RESULTS_FILE=${layout.resultsFile}`);
   return env;
+}
+
+/** What the output collector may keep: the output limit, plus room for the results-file frame. */
+export function collectedOutputLimit(spec: GradingSpec): number {
+  return spec.limits.outputLimitBytes + (containerLayout(spec.grading).resultsFile ? FRAME_ALLOWANCE_BYTES : 0);
 }
 
 /**
  * Pure: the Docker create options for one grading attempt. Every line here is a containment measure;
- * docs/security.md says what each one stops.
+ * docs/security.md says what each one stops. `imageCommand` is the image's entrypoint and command, needed
+ * only when a results file is read (the grader then runs under the frame script, see results-frame.ts).
  */
-export function containerOptions(spec: GradingSpec, hostId: string, isolation: Isolation): Dockerode.ContainerCreateOptions {
+export function containerOptions(
+  spec: GradingSpec,
+  hostId: string,
+  isolation: Isolation,
+  imageCommand: string[] = [],
+): Dockerode.ContainerCreateOptions {
   const { limits } = spec;
+  const layout = containerLayout(spec.grading);
+  const tmpfs = `rw,nosuid,nodev,size=${limits.tmpfsMb}m,mode=1777`;
+  const command = layout.command ?? imageCommand;
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   const tmpfsBytes = limits.tmpfsMb * 1024 * 1024;
   const processes = processLimits(limits.pids, isolation.runtime);
   return {
     name: containerName(spec),
     Image: spec.image,
-    Env: graderEnv(spec),
+    Env: graderEnv(spec, layout),
+    ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile), Cmd: [] } : {}),
+    ...(layout.workingDir ? { WorkingDir: layout.workingDir } : {}),
     ...(isolation.allowRoot ? {} : { User: GRADER_USER }),
     Labels: {
       [LABELS.managed]: 'true',
@@ -91,7 +107,7 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
     Tty: false,
     // The submission arrives by the archive API into this anonymous volume: no host path is mounted,
     // so it works with a read-only root and on any host. Its files are root's and read-only to the grader.
-    Volumes: { [SUBMISSION_DIR]: {} },
+    Volumes: { [layout.submissionDir]: {} },
     HostConfig: {
       NetworkMode: 'none',
       Memory: memoryBytes,
@@ -102,7 +118,7 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsMb}m,mode=1777` },
+      Tmpfs: { '/tmp': tmpfs, ...(layout.resultsDir ? { [layout.resultsDir]: tmpfs } : {}) },
       ShmSize: Math.min(tmpfsBytes, 64 * 1024 * 1024),
       IpcMode: 'private',
       Binds: [],
@@ -116,7 +132,7 @@ export function containerOptions(spec: GradingSpec, hostId: string, isolation: I
       ],
       // Docker keeps what the grader prints on the host's disk. The worker reads it from the first byte and
       // kills at the output limit; this bounds the disk even when no worker reads (a host restarting).
-      LogConfig: { Type: 'json-file', Config: { 'max-size': `${logFileKb(limits.outputLimitBytes)}k`, 'max-file': '1' } },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': `${logFileKb(collectedOutputLimit(spec))}k`, 'max-file': '1' } },
       ...(isolation.runtime ? { Runtime: isolation.runtime } : {}),
     },
   };

@@ -7,7 +7,8 @@ import { submissionTar } from '../../archives/submission-tar';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradingSpec, StartedContainer } from '../../shared/types';
 import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
-import { containerName, containerOptions, SUBMISSION_DIR, type Isolation } from './container-options';
+import { containerLayout } from '../../results/container-layout';
+import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
 import { isDockerStatus, keepHeartbeating } from './docker-errors';
 import type { OutputCollectors } from './output-collectors';
@@ -28,16 +29,24 @@ export interface LaunchDeps {
 }
 
 /** Copy the submission (a file, or an archive's checked entries) into the container's submission directory. */
-async function copySubmission(container: Dockerode.Container, file: { name: string; content: Buffer }, limits: ArchiveLimits): Promise<void> {
+async function copySubmission(
+  container: Dockerode.Container,
+  dir: string,
+  file: { name: string; content: Buffer },
+  limits: ArchiveLimits,
+): Promise<void> {
   const tar = submissionTar(file, limits);
   try {
-    await Promise.all([container.putArchive(tar.stream, { path: SUBMISSION_DIR }), tar.done]);
+    await Promise.all([container.putArchive(tar.stream, { path: dir }), tar.done]);
   } catch (err) {
     const rejected = await tar.done.then(() => undefined, (e: unknown) => (e instanceof ArchiveRejected ? e : undefined));
     if (rejected) throw ApplicationFailure.nonRetryable(`file ${rejected.message}`, ErrorTypes.SubmissionRejected);
     throw err;
   }
 }
+
+/** An image's entrypoint or command as argv (Docker's shell form is a string). */
+const asArgv = (v: string | string[] | null | undefined): string[] => (typeof v === 'string' ? ['/bin/sh', '-c', v] : (v ?? []));
 
 /** Docker reports a container that never ran with the zero time "0001-01-01T00:00:00Z". */
 function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
@@ -54,16 +63,30 @@ async function createOrAdopt(
   spec: GradingSpec,
   bytes: Buffer,
 ): Promise<{ container: Dockerode.Container; adopted: boolean }> {
-  const options = containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour));
+  const layout = containerLayout(spec.grading);
+  const notOnHost = () =>
+    ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
+  // A results file is read by a script that runs the image's own command: look it up (one call, file formats only).
+  const imageCommand =
+    layout.resultsFile && !layout.command
+      ? await deps.docker
+          .getImage(spec.image)
+          .inspect()
+          .then(
+            (i) => [...asArgv(i.Config.Entrypoint), ...asArgv(i.Config.Cmd)],
+            (err: unknown) => {
+              throw isDockerStatus(err, 404) ? notOnHost() : err;
+            },
+          )
+      : [];
+  const options = containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour), imageCommand);
   for (;;) {
     try {
       const container = await deps.docker.createContainer(options);
-      await copySubmission(container, { name: spec.file.name, content: bytes }, deps.archiveLimits);
+      await copySubmission(container, layout.submissionDir, { name: spec.file.name, content: bytes }, deps.archiveLimits);
       return { container, adopted: false };
     } catch (err) {
-      if (isDockerStatus(err, 404)) {
-        throw ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
-      }
+      if (isDockerStatus(err, 404)) throw notOnHost();
       if (!isDockerStatus(err, 409)) throw err;
       const existing = deps.docker.getContainer(containerName(spec));
       const info = await existing.inspect();
@@ -91,7 +114,7 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
     const made = await createOrAdopt(deps, spec, bytes);
     container = made.container;
     if (!made.adopted) {
-      await deps.collectors.attach(container, spec.limits.outputLimitBytes);
+      await deps.collectors.attach(container, collectedOutputLimit(spec));
       await container.start();
     }
     const info = await container.inspect();

@@ -4,7 +4,7 @@ import type Dockerode from 'dockerode';
 import { interpretOutcome } from '../../results/interpret';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
-import { containerName } from './container-options';
+import { collectedOutputLimit, containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
 import { isDockerStatus, keepHeartbeating } from './docker-errors';
 import type { OutputCollectors } from './output-collectors';
@@ -43,7 +43,7 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
   const deadline = Date.parse(started.startedAt) + spec.limits.timeLimitSeconds * 1000;
   const timer = setTimeout(kill, Math.max(0, deadline - Date.now()));
   try {
-    const collector = await deps.collectors.for(container, spec.limits.outputLimitBytes);
+    const collector = await deps.collectors.for(container, collectedOutputLimit(spec));
     await Promise.race([collector.finished, ctx.cancelled]);
     const info = await container.wait().then(() => container.inspect());
     const output = await collector.complete();
@@ -64,9 +64,10 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
       memoryMb: spec.limits.memoryMb,
       outputLimitBytes: spec.limits.outputLimitBytes,
       stdoutText: output.text('stdout'),
+      stderrText: output.text('stderr'),
       stdout: output.excerpt('stdout'),
       stderr: output.excerpt('stderr'),
-    });
+    }, spec.grading);
     await container.remove({ force: true, v: true }).catch((err: unknown) => {
       if (isDockerStatus(err, 404) || isDockerStatus(err, 409)) throw lost();
       throw err;

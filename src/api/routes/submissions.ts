@@ -9,6 +9,7 @@ import { createPlatformAuth } from '../auth';
 import { ApiError, invalid } from '../errors';
 import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { presentSubmission } from '../present';
+import { registerAssignmentRoutes } from './assignments';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -48,7 +49,8 @@ function sameSubmission(a: Submission, b: ValidSubmission): boolean {
     a.flavour === b.flavour &&
     a.file.sha256 === b.file.sha256 &&
     (a.callbackUrl ?? undefined) === b.callbackUrl &&
-    isDeepStrictEqual(a.limits, b.limits)
+    isDeepStrictEqual(a.limits, b.limits) &&
+    isDeepStrictEqual(a.grading, b.grading)
   );
 }
 
@@ -61,10 +63,14 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
     v1.addHook('onRequest', async (req) => {
       platformOf.set(req, authenticate(req));
     });
+    registerAssignmentRoutes(v1, deps, platform);
 
     v1.post('/v1/submissions', async (req, reply) => {
       const p = platform(req);
-      const valid = await validateSubmission(await readSubmissionBody(req), p, deps.config);
+      const raw = await readSubmissionBody(req);
+      // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
+      const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
+      const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
       const id = randomUUID();
       const { submission, created } = await deps.store.create({
         id,

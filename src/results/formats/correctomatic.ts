@@ -1,4 +1,5 @@
-import { describeSchemaError, validateCorrectomatic, type CorrectomaticResponse } from './schemas';
+import { describeSchemaError, validateCorrectomatic, type CorrectomaticResponse } from '../schemas';
+import type { FormatParser } from './types';
 
 export const BEGIN_MARKER = '--BEGIN CORRECTOMATIC RESPONSE--';
 export const END_MARKER = '--END CORRECTOMATIC RESPONSE--';
@@ -44,3 +45,31 @@ export function parseCorrectomatic(stdout: string): ParsedResponse {
   }
   return { ok: true, response: value };
 }
+
+/** Where the last complete marker block ends in stdout (-1 if none): for `auto`, the grader speaks last. */
+export function lastBlockEnd(stdout: string): number {
+  const end = stdout.lastIndexOf(END_MARKER);
+  if (end === -1) return -1;
+  return stdout.lastIndexOf(BEGIN_MARKER, end) === -1 ? -1 : end;
+}
+
+/** correctomatic: `{success, grade?, comments?, error?}` as the whole stdout or the last marker block. */
+export const correctomaticParser: FormatParser = {
+  format: 'correctomatic',
+  detect: (o) => lastBlockEnd(o.stdout) !== -1,
+  parse(o) {
+    const parsed = parseCorrectomatic(o.stdout);
+    if (!parsed.ok) return parsed;
+    const r = parsed.response;
+    return {
+      ok: true,
+      parsed: {
+        success: r.success,
+        ...(r.grade !== undefined ? { grade: r.grade } : {}),
+        comments: r.comments ?? [],
+        tests: [],
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      },
+    };
+  },
+};

@@ -1,0 +1,56 @@
+import { DEFAULT_JUNIT_FILE, GRADESCOPE, WRITABLE_DIRS } from '../results/container-layout';
+import { RESULTS_PATH_RE } from '../results/results-frame';
+import type { FormatChoice, GradingSettings } from '../shared/types';
+import { invalid } from './errors';
+
+export const FORMAT_CHOICES: readonly FormatChoice[] = ['auto', 'correctomatic', 'gitlab', 'gradescope', 'junit', 'tap'];
+
+/** The API's grading fields as they arrived (a submission's, or an assignment's defaults). */
+export interface RawGradingFields {
+  format?: unknown;
+  results_file?: unknown;
+  max_grade?: unknown;
+}
+
+/** A field left out: missing, null, or an empty form field. */
+export const isAbsent = (v: unknown): boolean => v === undefined || v === null || v === '';
+
+/** Validated fields, only those given (so an assignment's defaults can fill the rest). */
+export function parseGradingFields(raw: RawGradingFields, prefix = ''): Partial<GradingSettings> {
+  const out: Partial<GradingSettings> = {};
+  if (!isAbsent(raw.format)) {
+    if (typeof raw.format !== 'string' || !(FORMAT_CHOICES as readonly string[]).includes(raw.format)) {
+      throw invalid(`${prefix}format`, `must be one of: ${FORMAT_CHOICES.join(', ')}`);
+    }
+    out.format = raw.format as FormatChoice;
+  }
+  if (!isAbsent(raw.results_file)) {
+    const file = raw.results_file;
+    const dirs = WRITABLE_DIRS.map((d) => `${d}/`);
+    if (typeof file !== 'string' || !RESULTS_PATH_RE.test(file) || file.includes('..') || !dirs.some((d) => file.startsWith(d))) {
+      throw invalid(`${prefix}results_file`, `must be an absolute path under ${dirs.join(' or ')} (letters, digits, "_ . / -")`);
+    }
+    out.resultsFile = file;
+  }
+  if (!isAbsent(raw.max_grade)) {
+    const n = typeof raw.max_grade === 'string' ? Number(raw.max_grade) : raw.max_grade;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw invalid(`${prefix}max_grade`, 'must be a number above 0');
+    out.maxGrade = n;
+  }
+  return out;
+}
+
+/** A submission's settings: its own fields, then its assignment's, then `auto`. */
+export function resolveGrading(own: Partial<GradingSettings>, assignment: Partial<GradingSettings> = {}): GradingSettings {
+  const format = own.format ?? assignment.format ?? 'auto';
+  const resultsFile = own.resultsFile ?? (own.format === undefined || own.format === assignment.format ? assignment.resultsFile : undefined);
+  const maxGrade = own.maxGrade ?? assignment.maxGrade;
+  if (resultsFile !== undefined && format !== 'junit') {
+    throw invalid('results_file', `applies to format junit only (gradescope's is ${GRADESCOPE.resultsFile}; stdout formats have none)`);
+  }
+  return {
+    format,
+    ...(format === 'junit' ? { resultsFile: resultsFile ?? DEFAULT_JUNIT_FILE } : {}),
+    ...(maxGrade !== undefined ? { maxGrade } : {}),
+  };
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PlatformConfig } from '../../config/schema';
+import type { Assignment, AssignmentSettings } from '../../store/assignments';
+import type { AppDeps } from '../app';
+import { ApiError, invalid } from '../errors';
+import { isAbsent, parseGradingFields, resolveGrading } from '../grading-settings';
+import { checkFlavour, checkImage } from '../intake';
+
+const FIELDS = ['image', 'flavour', 'format', 'results_file', 'max_grade'] as const;
+const ID_RE = /^[\x21-\x7e]{1,200}$/;
+
+/** An assignment's settings from a PUT body: every field optional, each checked as a submission's would be. */
+function parseAssignmentBody(body: unknown, deps: AppDeps): AssignmentSettings {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
+  const raw = body as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!(FIELDS as readonly string[]).includes(key)) throw invalid(key, `is not an assignment setting; use ${FIELDS.join(', ')}`);
+  }
+  const grading = parseGradingFields(raw);
+  // The same consistency rules as a submission's (results_file only with junit).
+  if (grading.format !== undefined || grading.resultsFile !== undefined) resolveGrading(grading);
+  return {
+    ...(isAbsent(raw.image) ? {} : { image: checkImage(raw.image) }),
+    ...(isAbsent(raw.flavour) ? {} : { flavour: checkFlavour(raw.flavour, deps.config) }),
+    grading,
+  };
+}
+
+function presentAssignment(a: Assignment) {
+  const g = a.settings.grading;
+  return {
+    assignment_id: a.assignmentId,
+    image: a.settings.image ?? null,
+    flavour: a.settings.flavour ?? null,
+    format: g.format ?? null,
+    results_file: g.resultsFile ?? null,
+    max_grade: g.maxGrade ?? null,
+    created_at: a.createdAt.toISOString(),
+    updated_at: a.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Per-assignment defaults: the grader image, flavour and result format its submissions get when they do
+ * not name their own. A submission keeps the settings it was accepted with (a regrade reads it the same way).
+ */
+export function registerAssignmentRoutes(v1: FastifyInstance, deps: AppDeps, platform: (req: FastifyRequest) => PlatformConfig): void {
+  const assignmentId = (id: string): string => {
+    if (!ID_RE.test(id)) throw invalid('assignment_id', 'must be 1 to 200 printable characters without spaces');
+    return id;
+  };
+
+  v1.put<{ Params: { id: string } }>('/v1/assignments/:id', async (req, reply) => {
+    const id = assignmentId(req.params.id);
+    const { assignment, created } = await deps.assignments.put(platform(req).id, id, parseAssignmentBody(req.body, deps));
+    return reply.status(created ? 201 : 200).send(presentAssignment(assignment));
+  });
+
+  v1.get<{ Params: { id: string } }>('/v1/assignments/:id', async (req) => {
+    const id = assignmentId(req.params.id);
+    const assignment = await deps.assignments.get(platform(req).id, id);
+    if (!assignment) throw new ApiError(404, 'not_found', `no settings for assignment ${id}`);
+    return presentAssignment(assignment);
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * Gradescope `results.json` (/autograder/results/results.json), as Gradescope's autograder specification and
+ * Otter-Grader write it; checked against `schemas/gradescope-results.schema.json` (permissive: unknown fields
+ * are allowed, known fields must have the documented types).
+ *
+ * - grade: the top-level `score` when present (it wins over the tests, as in Gradescope), else the sum of the
+ *   tests' scores (rounded to 4 decimals); neither → problem.
+ * - max_grade: the sum of the tests' `max_score` values when at least one test has one, else the configured
+ *   maxGrade when given, else absent.
+ * - tests: name = `name`, else `Test <number>`, else `Test <position>`; score default 0; max_score default the
+ *   test's score (at least 0); status = `status` when given, else (max_score given ? score >= max_score ?
+ *   passed : failed : passed); output (≤ 64 KiB), visibility and tags (≤ 64 of ≤ 256 chars) passed through.
+ * - top-level `output` → feedback (markdown when `output_format` is `md`, else text); `stdout_visibility` too.
+ * Total: never throws; no I/O at parse time (the schema is compiled when the module loads).
+ */
+import Ajv, { type ErrorObject } from 'ajv';
+import { loadSchema } from '../schemas';
+import type { TestResult, Visibility } from '../result-schema';
+import type { FormatParser, GraderOutput, ParseOutcome, ParsedGrade } from './types';
+
+const MAX_TESTS = 1000;
+const MAX_NAME = 1024;
+const MAX_TAGS = 64;
+const MAX_TAG = 256;
+const MAX_OUTPUT_BYTES = 64 * 1024;
+/** Deeper JSON is refused before JSON.parse, which gets slow on pathological nesting. */
+const MAX_DEPTH = 256;
+
+interface GradescopeTest {
+  score?: number;
+  max_score?: number;
+  status?: 'passed' | 'failed';
+  name?: string;
+  number?: string | number;
+  output?: string;
+  tags?: string[];
+  visibility?: Visibility;
+}
+
+interface GradescopeResults {
+  score?: number;
+  output?: string;
+  output_format?: string;
+  stdout_visibility?: Visibility;
+  tests?: GradescopeTest[];
+}
+
+const ajv = new Ajv({ strict: true, allErrors: false });
+const validate = ajv.compile<GradescopeResults>(loadSchema('gradescope-results'));
+
+function problem(text: string): ParseOutcome {
+  return { ok: false, problem: text };
+}
+
+function parseGradescope(output: GraderOutput): ParseOutcome {
+  const file = output.resultsFile;
+  if (file === null) return problem('the grader wrote no /autograder/results/results.json');
+  if (file === undefined) return problem('no results.json file was provided');
+  if (!Buffer.isBuffer(file)) return problem('the results.json file is not a byte buffer');
+  const maxGrade = output.maxGrade;
+  if (maxGrade !== undefined && (!Number.isFinite(maxGrade) || maxGrade < 0)) {
+    return problem('the configured max grade is not a finite non-negative number');
+  }
+
+  let text = file.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (nestingExceeds(text, MAX_DEPTH)) return problem(`results.json is nested more than ${MAX_DEPTH} levels deep`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return problem(`results.json is not valid JSON (${describeError(err)})`);
+  }
+  if (!validate(value)) return problem(`results.json ${describeSchemaError(validate.errors ?? [], value)}`);
+  const results = value;
+
+  const given = results.tests ?? [];
+  const tests: TestResult[] = [];
+  let scoreSum = 0;
+  let anyScore = false;
+  let maxSum = 0;
+  let anyMax = false;
+  for (let i = 0; i < given.length; i++) {
+    const t = given[i]!;
+    const score = t.score ?? 0;
+    const maxScore = t.max_score ?? Math.max(score, 0);
+    if (t.score !== undefined) {
+      anyScore = true;
+      scoreSum += t.score;
+    }
+    if (t.max_score !== undefined) {
+      anyMax = true;
+      maxSum += t.max_score;
+    }
+    if (tests.length >= MAX_TESTS) continue;
+    const status = t.status ?? (t.max_score !== undefined ? (score >= t.max_score ? 'passed' : 'failed') : 'passed');
+    const rawName = typeof t.name === 'string' ? t.name.trim() : '';
+    const name = truncateChars(rawName !== '' ? rawName : `Test ${t.number ?? i + 1}`, MAX_NAME);
+    const test: TestResult = { name, score, max_score: maxScore, status };
+    if (t.output !== undefined && t.output !== '') test.output = truncateOutput(t.output);
+    if (t.visibility !== undefined) test.visibility = t.visibility;
+    if (t.tags !== undefined) test.tags = t.tags.slice(0, MAX_TAGS).map((tag) => truncateChars(tag, MAX_TAG));
+    tests.push(test);
+  }
+
+  let grade: number;
+  if (results.score !== undefined) grade = results.score;
+  else if (anyScore) grade = round4(scoreSum);
+  else return problem('results.json has no top-level score and no test has a score');
+  if (!Number.isFinite(grade)) return problem("the tests' scores in results.json add up to a non-finite number");
+
+  let maxGradeOut: number | undefined;
+  if (anyMax) {
+    maxGradeOut = round4(maxSum);
+    if (!Number.isFinite(maxGradeOut)) return problem("the tests' max_score values in results.json add up to a non-finite number");
+  } else if (maxGrade !== undefined) {
+    maxGradeOut = maxGrade;
+  }
+
+  const comments: string[] = [];
+  if (given.length > MAX_TESTS) comments.push(`${given.length - MAX_TESTS} more tests were dropped: only the first ${MAX_TESTS} are listed`);
+  const parsed: ParsedGrade = { success: true, grade, comments, tests };
+  if (maxGradeOut !== undefined) parsed.max_grade = maxGradeOut;
+  if (typeof results.output === 'string' && results.output !== '') {
+    parsed.feedback = { format: results.output_format === 'md' ? 'markdown' : 'text', content: results.output };
+  }
+  if (results.stdout_visibility !== undefined) parsed.stdout_visibility = results.stdout_visibility;
+  return { ok: true, parsed };
+}
+
+/** Whether arrays/objects nest deeper than `limit` (strings skipped); linear, and cheap next to JSON.parse. */
+function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** One phrase naming the first schema violation, e.g. `field "tests.0.visibility" must be one of visible, …`. */
+function describeSchemaError(errors: ErrorObject[], data: unknown): string {
+  const anyOf = errors.find((e) => e.keyword === 'anyOf');
+  const err = anyOf ?? errors[0];
+  if (!err) return 'does not match the schema';
+  const segments = err.instancePath === '' ? [] : err.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const where = segments.length === 0 ? 'the document' : `field "${segments.join('.').slice(0, 200)}"`;
+  if (err.keyword === 'anyOf') return `${where} must be a string or a number`;
+  if (err.keyword === 'enum') {
+    const allowed = (err.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+    return `${where} must be one of ${allowed.map(String).join(', ')}`;
+  }
+  if (err.keyword === 'type') {
+    const type = String((err.params as { type?: unknown }).type);
+    const actual = valueAt(data, segments);
+    if (type === 'number' && typeof actual === 'number') return `${where} is not a finite number`;
+    if (segments.length === 0 && type === 'object') return 'is not a JSON object';
+    return `${where} must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+  }
+  return `${where} ${err.message ?? 'is invalid'}`;
+}
+
+function valueAt(data: unknown, segments: string[]): unknown {
+  let cur = data;
+  for (const s of segments) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, s)) return undefined;
+    cur = (cur as Record<string, unknown>)[s];
+  }
+  return cur;
+}
+
+function truncateChars(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = s.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return cut;
+}
+
+function truncateOutput(s: string): string {
+  if (s.length * 3 <= MAX_OUTPUT_BYTES || Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES) return s;
+  const marker = '\n… (truncated)';
+  return Buffer.from(s, 'utf8').subarray(0, MAX_OUTPUT_BYTES - Buffer.byteLength(marker)).toString('utf8').replace(/\uFFFD+$/, '') + marker;
+}
+
+function round4(x: number): number {
+  const r = Math.round(x * 1e4) / 1e4;
+  if (!Number.isFinite(r)) return x;
+  return r === 0 ? 0 : r;
+}
+
+function describeError(err: unknown): string {
+  try {
+    const message = err instanceof Error ? err.message : String(err);
+    return message.slice(0, 200) || 'unknown error';
+  } catch {
+    return 'unknown error';
+  }
+}
+
+export const gradescopeParser: FormatParser = {
+  format: 'gradescope',
+  parse(output: GraderOutput): ParseOutcome {
+    try {
+      return parseGradescope(output);
+    } catch (err) {
+      return problem(`results.json could not be read (${describeError(err)})`);
+    }
+  },
+};
