@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** The platform's side: a loopback callback receiver that notes when each work_id's result arrives. */
 export async function startBenchReceiver() {
   const arrivals = new Map<string, number[]>();
+  /** Per work_id, the `webhook-id` and `attempt` of each arrival: tells a re-sent message from a second grading. */
+  const messages = new Map<string, Array<{ webhookId: string; attempt: number }>>();
   const waiters = new Map<string, Array<(t: number) => void>>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -13,8 +15,10 @@ export async function startBenchReceiver() {
       res.statusCode = 204;
       res.end();
       try {
-        const workId = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { work_id: unknown }).work_id);
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { work_id: unknown; attempt: unknown };
+        const workId = String(body.work_id);
         arrivals.set(workId, [...(arrivals.get(workId) ?? []), at]);
+        messages.set(workId, [...(messages.get(workId) ?? []), { webhookId: String(req.headers['webhook-id']), attempt: Number(body.attempt) }]);
         for (const w of waiters.get(workId) ?? []) w(at);
         waiters.delete(workId);
       } catch {
@@ -28,6 +32,7 @@ export async function startBenchReceiver() {
   return {
     url,
     arrivals,
+    messages,
     /** Resolves with the arrival time of the first callback for `workId`. */
     arrival(workId: string): Promise<number> {
       const seen = arrivals.get(workId);

@@ -82,7 +82,7 @@ export interface BenchResult {
   intake?: IntakeResult;
   /** The same while grading competes for the same cores. */
   intakeUnderLoad?: IntakeResult;
-  burst?: { posts: number; accepted: number; delivered: number; lost: number; duplicated: number; acceptS: number; drainS: number; workerPeakRssMb: number };
+  burst?: { posts: number; accepted: number; delivered: number; lost: number; duplicated: number; redelivered: number; acceptS: number; drainS: number; workerPeakRssMb: number };
   peakRssMb: Record<string, number>;
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
 }
@@ -364,13 +364,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         ),
       );
       await new Promise((r) => setTimeout(r, 2000)); // late duplicates would arrive now
-      const duplicated = ids.filter((id) => (receiver.arrivals.get(id)?.length ?? 0) > 1).length;
+      // A duplicate is a submission graded and delivered more than once (two distinct messages); the same
+      // message arriving again (same webhook-id: at-least-once delivery, which receivers deduplicate by
+      // webhook-id per Standard Webhooks) is counted apart as a redelivery.
+      const messages = ids.map((id) => receiver.messages.get(id) ?? []);
+      const duplicated = messages.filter((m) => new Set(m.map((x) => x.webhookId)).size > 1).length;
+      const redelivered = messages.filter((m) => m.length > new Set(m.map((x) => x.webhookId)).size).length;
       result.burst = {
         posts: ids.length,
         accepted,
         delivered,
         lost: ids.length - delivered,
         duplicated,
+        redelivered,
         acceptS: round(acceptS, 1),
         drainS: round((performance.now() - begin) / 1000, 1),
         workerPeakRssMb: watch.peaks().worker ?? 0,
@@ -430,7 +436,7 @@ export function formatResult(r: BenchResult): string {
   if (r.burst) {
     lines.push(
       `burst: ${r.burst.accepted}/${r.burst.posts} accepted in ${r.burst.acceptS} s, ${r.burst.delivered} delivered, ${r.burst.lost} lost, ` +
-        `${r.burst.duplicated} duplicated, drained in ${r.burst.drainS} s, worker peak RSS ${r.burst.workerPeakRssMb} MB`,
+        `${r.burst.duplicated} duplicated, ${r.burst.redelivered} redelivered (same message), drained in ${r.burst.drainS} s, worker peak RSS ${r.burst.workerPeakRssMb} MB`,
     );
   }
   lines.push(`peak RSS MB: ${Object.entries(r.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')}`, '', 'targets:');
