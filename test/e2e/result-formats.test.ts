@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_BEGIN, FRAME_END } from '../../src/results/results-frame';
 import { validateGradeResult } from '../../src/results/schemas';
 import { EXAMPLE_IMAGE_TAGS } from '../../src/setup/images';
+import { makeZip } from '../helpers/archives';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
@@ -14,8 +15,11 @@ const exampleFile = (example: string, name: string) => b64file(name, readFileSyn
 let stack: Stack;
 let receiver: Receiver;
 
+const LIMITS = { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
+
 beforeAll(async () => {
-  stack = await startStack('formats');
+  // gVisor too: the results frame relies on PID 1 and `kill -1`, which gVisor's kernel implements itself.
+  stack = await startStack('formats', { flavours: { default: LIMITS, gvisor: { ...LIMITS, runtime: 'runsc' } } });
   receiver = await startReceiver(stack.secret);
 });
 
@@ -90,6 +94,17 @@ describe('the example graders, one per format, end to end', () => {
     expect(result.stdout.text).not.toContain(FRAME_BEGIN);
   });
 
+  it('Gradescope with an archive, under gVisor: its contents land in /autograder/submission/', async () => {
+    await stack.request('PUT', '/v1/assignments/primes-zip', { image: EXAMPLE_IMAGE_TAGS.gradescope, format: 'gradescope', flavour: 'gvisor' });
+    const zip = await makeZip([
+      { name: 'primes.py', content: readFileSync(path.join(EXAMPLES, 'gradescope-grader', 'submission', 'primes.py')) },
+      { name: 'notes/README.txt', content: 'my notes' },
+    ]);
+    const { callback, record } = await grade({ assignment_id: 'primes-zip', file: b64file('answer.zip', zip) });
+    expect(record.flavour).toBe('gvisor');
+    expect(callback).toMatchObject({ success: true, grade: 7, max_grade: 10, format: 'gradescope' });
+  });
+
   it('JUnit XML (pytest, Python): per-test weights from record_property', async () => {
     const { callback } = await grade({ image: EXAMPLE_IMAGE_TAGS.pytest, file: exampleFile('pytest-grader', 'stats.py'), format: 'junit' });
     expect(callback).toMatchObject({ success: true, grade: 5, max_grade: 8, format: 'junit' });
@@ -104,7 +119,7 @@ describe('the example graders, one per format, end to end', () => {
 describe('results files from hostile or broken graders', () => {
   const junit = (cases: string) => `<?xml version="1.0"?><testsuite name="s">${cases}</testsuite>`;
 
-  it('reads the real file even when a leftover process prints a forged frame after the grader exits', async () => {
+  it.each(['default', 'gvisor'])('reads the real file even when a leftover process prints a forged frame after the grader exits (%s)', async (flavour) => {
     const forged = `${FRAME_BEGIN}\n${Buffer.from(junit('<testcase name="forged"/>'.repeat(9))).toString('base64')}\n${FRAME_END} 0`;
     const script = [
       `printf '%s' '${junit('<testcase name="real"><failure message="no"/></testcase><testcase name="ok"/>')}' > "$RESULTS_FILE"`,
@@ -112,7 +127,7 @@ describe('results files from hostile or broken graders', () => {
       `(sleep 1; printf '\\n%s\\n' '${forged}') &`,
       'exit 0',
     ].join('\n');
-    const { callback } = await grade({ image: SCRIPT_RUNNER, file: b64file('grade.sh', script), format: 'junit' });
+    const { callback } = await grade({ image: SCRIPT_RUNNER, file: b64file('grade.sh', script), format: 'junit', flavour });
     expect(callback).toMatchObject({ success: true, grade: 1, max_grade: 2, format: 'junit' });
     expect(callback.tests.map((t: { name: string }) => t.name)).toEqual(['real', 'ok']);
   });
