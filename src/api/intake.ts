@@ -48,10 +48,14 @@ const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._ +-]{0,254}$/;
 const MAX_PARAMS = 64;
 const MAX_PARAM_VALUE = 4096;
 
-function optionalId(value: unknown, field: string): string | undefined {
-  if (isAbsent(value)) return undefined;
+/** An id a platform chose (work, assignment, student, course): printable ASCII without spaces. */
+export function checkId(value: unknown, field: string): string {
   if (typeof value !== 'string' || !ID_RE.test(value)) throw invalid(field, 'must be 1 to 200 printable characters without spaces');
   return value;
+}
+
+function optionalId(value: unknown, field: string): string | undefined {
+  return isAbsent(value) ? undefined : checkId(value, field);
 }
 
 /** Correctomatic's `k1=v1,k2=v2` string, or an object of strings; they become the grader's environment. */

@@ -2,6 +2,7 @@ import type { GradeResult, GradingSettings, OutputExcerpt } from '../shared/type
 import { failureResult } from '../shared/failure-result';
 import { containerLayout } from './container-layout';
 import { FILE_FORMATS, parseGraderOutput } from './formats';
+import { round4 } from './formats/bounds';
 import type { ParsedGrade } from './formats/types';
 import { excerptOf } from './output-excerpt';
 import { splitResultsFrame } from './results-frame';
@@ -29,8 +30,7 @@ export interface ContainerOutcome {
 type Streams = Pick<GradeResult, 'exit_code' | 'duration_ms' | 'stdout' | 'stderr'>;
 
 /** Sum of the tests' scores: the grade of a grader that reports tests and no total of its own. */
-const sumOfScores = (p: ParsedGrade): number | undefined =>
-  p.tests.length ? Math.round(p.tests.reduce((sum, t) => sum + t.score, 0) * 1e4) / 1e4 : undefined;
+const sumOfScores = (p: ParsedGrade): number | undefined => (p.tests.length ? round4(p.tests.reduce((sum, t) => sum + t.score, 0)) : undefined);
 
 function graded(p: ParsedGrade, format: GradeResult['format'], grading: GradingSettings | undefined, streams: Streams): GradeResult {
   const grade = p.grade ?? sumOfScores(p);

@@ -2,7 +2,7 @@
  * Types shared by the API, the workflows and the activities. Workflow-safe: no Node built-ins, no I/O.
  */
 
-import type { FailureOrigin, FailureReason, GradeResult, OutputExcerpt, ResultFormat } from '../results/result-schema';
+import type { GradeResult, ResultFormat } from '../results/result-schema';
 
 /** Where a submission is in its life. `received` is internal: stored, workflow not yet confirmed. */
 export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';

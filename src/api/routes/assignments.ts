@@ -4,11 +4,9 @@ import type { Assignment, AssignmentSettings } from '../../store/assignments';
 import type { AppDeps } from '../app';
 import { ApiError, invalid } from '../errors';
 import { isAbsent, parseGradingFields, resolveGrading } from '../grading-settings';
-import { checkFlavour, checkImage } from '../intake';
+import { checkFlavour, checkId, checkImage } from '../intake';
 
 const FIELDS = ['image', 'flavour', 'format', 'results_file', 'max_grade'] as const;
-const ID_RE = /^[\x21-\x7e]{1,200}$/;
-
 /** An assignment's settings from a PUT body: every field optional, each checked as a submission's would be. */
 function parseAssignmentBody(body: unknown, deps: AppDeps): AssignmentSettings {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
@@ -45,10 +43,7 @@ function presentAssignment(a: Assignment) {
  * not name their own. A submission keeps the settings it was accepted with (a regrade reads it the same way).
  */
 export function registerAssignmentRoutes(v1: FastifyInstance, deps: AppDeps, platform: (req: FastifyRequest) => PlatformConfig): void {
-  const assignmentId = (id: string): string => {
-    if (!ID_RE.test(id)) throw invalid('assignment_id', 'must be 1 to 200 printable characters without spaces');
-    return id;
-  };
+  const assignmentId = (id: string): string => checkId(id, 'assignment_id');
 
   v1.put<{ Params: { id: string } }>('/v1/assignments/:id', async (req, reply) => {
     const id = assignmentId(req.params.id);

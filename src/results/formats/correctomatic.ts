@@ -1,4 +1,5 @@
 import { describeSchemaError, validateCorrectomatic, type CorrectomaticResponse } from '../schemas';
+import { total } from './total';
 import type { FormatParser } from './types';
 
 export const BEGIN_MARKER = '--BEGIN CORRECTOMATIC RESPONSE--';
@@ -57,7 +58,7 @@ export function lastBlockEnd(stdout: string): number {
 export const correctomaticParser: FormatParser = {
   format: 'correctomatic',
   detect: (o) => lastBlockEnd(o.stdout) !== -1,
-  parse(o) {
+  parse: total('the correctomatic response', (o) => {
     const parsed = parseCorrectomatic(o.stdout);
     if (!parsed.ok) return parsed;
     const r = parsed.response;
@@ -71,5 +72,5 @@ export const correctomaticParser: FormatParser = {
         ...(r.error !== undefined ? { error: r.error } : {}),
       },
     };
-  },
+  }),
 };

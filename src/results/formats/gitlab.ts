@@ -15,6 +15,7 @@
  * student forges earlier is overridden. Total: never throws; no I/O.
  */
 import { parse as parseIni } from 'ini';
+import { total } from './total';
 import type { FormatParser, GraderOutput, ParseOutcome } from './types';
 
 const OPEN = '<summary>';
@@ -100,20 +101,6 @@ export const gitlabParser: FormatParser = {
       return false;
     }
   },
-  parse(output: GraderOutput): ParseOutcome {
-    try {
-      return parseGitlab(output);
-    } catch (err) {
-      return { ok: false, problem: `the gitlab output could not be read (${describeError(err)})` };
-    }
-  },
+  parse: total('the gitlab output', parseGitlab),
 };
 
-function describeError(err: unknown): string {
-  try {
-    const message = err instanceof Error ? err.message : String(err);
-    return message.slice(0, 200) || 'unknown error';
-  } catch {
-    return 'unknown error';
-  }
-}

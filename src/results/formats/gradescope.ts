@@ -16,13 +16,12 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { loadSchema } from '../schemas';
 import type { TestResult, Visibility } from '../result-schema';
+import { droppedTestsComment, MAX_NAME, MAX_TESTS, maxGradeProblem, round4, truncateChars, truncateOutput } from './bounds';
+import { describeError, total } from './total';
 import type { FormatParser, GraderOutput, ParseOutcome, ParsedGrade } from './types';
 
-const MAX_TESTS = 1000;
-const MAX_NAME = 1024;
 const MAX_TAGS = 64;
 const MAX_TAG = 256;
-const MAX_OUTPUT_BYTES = 64 * 1024;
 /** Deeper JSON is refused before JSON.parse, which gets slow on pathological nesting. */
 const MAX_DEPTH = 256;
 
@@ -57,10 +56,9 @@ function parseGradescope(output: GraderOutput): ParseOutcome {
   if (file === null) return problem('the grader wrote no /autograder/results/results.json');
   if (file === undefined) return problem('no results.json file was provided');
   if (!Buffer.isBuffer(file)) return problem('the results.json file is not a byte buffer');
+  const badMaxGrade = maxGradeProblem(output);
+  if (badMaxGrade) return badMaxGrade;
   const maxGrade = output.maxGrade;
-  if (maxGrade !== undefined && (!Number.isFinite(maxGrade) || maxGrade < 0)) {
-    return problem('the configured max grade is not a finite non-negative number');
-  }
 
   let text = file.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -118,7 +116,7 @@ function parseGradescope(output: GraderOutput): ParseOutcome {
   }
 
   const comments: string[] = [];
-  if (given.length > MAX_TESTS) comments.push(`${given.length - MAX_TESTS} more tests were dropped: only the first ${MAX_TESTS} are listed`);
+  if (given.length > MAX_TESTS) comments.push(droppedTestsComment(given.length - MAX_TESTS));
   const parsed: ParsedGrade = { success: true, grade, comments, tests };
   if (maxGradeOut !== undefined) parsed.max_grade = maxGradeOut;
   if (typeof results.output === 'string' && results.output !== '') {
@@ -176,42 +174,11 @@ function valueAt(data: unknown, segments: string[]): unknown {
   return cur;
 }
 
-function truncateChars(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let cut = s.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return cut;
-}
 
-function truncateOutput(s: string): string {
-  if (s.length * 3 <= MAX_OUTPUT_BYTES || Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES) return s;
-  const marker = '\n… (truncated)';
-  return Buffer.from(s, 'utf8').subarray(0, MAX_OUTPUT_BYTES - Buffer.byteLength(marker)).toString('utf8').replace(/\uFFFD+$/, '') + marker;
-}
 
-function round4(x: number): number {
-  const r = Math.round(x * 1e4) / 1e4;
-  if (!Number.isFinite(r)) return x;
-  return r === 0 ? 0 : r;
-}
 
-function describeError(err: unknown): string {
-  try {
-    const message = err instanceof Error ? err.message : String(err);
-    return message.slice(0, 200) || 'unknown error';
-  } catch {
-    return 'unknown error';
-  }
-}
 
 export const gradescopeParser: FormatParser = {
   format: 'gradescope',
-  parse(output: GraderOutput): ParseOutcome {
-    try {
-      return parseGradescope(output);
-    } catch (err) {
-      return problem(`results.json could not be read (${describeError(err)})`);
-    }
-  },
+  parse: total('results.json', parseGradescope),
 };

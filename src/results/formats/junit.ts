@@ -22,11 +22,10 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { TestResult, TestStatus } from '../result-schema';
+import { droppedTestsComment, MAX_NAME, MAX_OUTPUT_BYTES, MAX_TESTS, maxGradeProblem, scaledGrade, truncateChars, truncateOutput } from './bounds';
+import { describeError, total } from './total';
 import type { FormatParser, GraderOutput, ParseOutcome } from './types';
 
-const MAX_TESTS = 1000;
-const MAX_NAME = 1024;
-const MAX_OUTPUT_BYTES = 64 * 1024;
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const WEIGHT_PROPERTIES = ['max_score', 'points', 'weight'] as const;
 /** fast-xml-parser's own limit (maxNestedTags); checked first, cheaply, so deep junk never reaches the validator. */
@@ -59,10 +58,9 @@ function parseJunit(output: GraderOutput): ParseOutcome {
   if (file === null) return problem('the grader wrote no JUnit XML file');
   if (file === undefined) return problem('no JUnit XML results file was provided');
   if (!Buffer.isBuffer(file)) return problem('the JUnit XML results file is not a byte buffer');
+  const badMaxGrade = maxGradeProblem(output);
+  if (badMaxGrade) return badMaxGrade;
   const maxGrade = output.maxGrade;
-  if (maxGrade !== undefined && (!Number.isFinite(maxGrade) || maxGrade < 0)) {
-    return problem('the configured max grade is not a finite non-negative number');
-  }
 
   let text = file.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -127,15 +125,9 @@ function parseJunit(output: GraderOutput): ParseOutcome {
     tests.push(test);
   }
   if (!Number.isFinite(score) || !Number.isFinite(max)) return problem('the JUnit test weights add up to a non-finite number');
-  let grade = round4(score);
-  let maxOut = round4(max);
-  if (maxGrade !== undefined) {
-    grade = max === 0 ? 0 : round4((score / max) * maxGrade);
-    maxOut = maxGrade;
-  }
   const comments: string[] = [];
-  if (cases.length > MAX_TESTS) comments.push(`${cases.length - MAX_TESTS} more tests were dropped: only the first ${MAX_TESTS} are listed`);
-  return { ok: true, parsed: { success: true, grade, max_grade: maxOut, comments, tests } };
+  if (cases.length > MAX_TESTS) comments.push(droppedTestsComment(cases.length - MAX_TESTS));
+  return { ok: true, parsed: { success: true, ...scaledGrade(score, max, maxGrade), comments, tests } };
 }
 
 /**
@@ -289,42 +281,11 @@ function decodeEntities(s: string): string {
 
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
-function truncateChars(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let cut = s.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return cut;
-}
 
-function truncateOutput(s: string): string {
-  if (s.length * 3 <= MAX_OUTPUT_BYTES || Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES) return s;
-  const marker = '\n… (truncated)';
-  return Buffer.from(s, 'utf8').subarray(0, MAX_OUTPUT_BYTES - Buffer.byteLength(marker)).toString('utf8').replace(/\uFFFD+$/, '') + marker;
-}
 
-function round4(x: number): number {
-  const r = Math.round(x * 1e4) / 1e4;
-  if (!Number.isFinite(r)) return x;
-  return r === 0 ? 0 : r;
-}
 
-function describeError(err: unknown): string {
-  try {
-    const message = err instanceof Error ? err.message : String(err);
-    return message.slice(0, 200) || 'unknown error';
-  } catch {
-    return 'unknown error';
-  }
-}
 
 export const junitParser: FormatParser = {
   format: 'junit',
-  parse(output: GraderOutput): ParseOutcome {
-    try {
-      return parseJunit(output);
-    } catch (err) {
-      return problem(`the JUnit XML could not be read (${describeError(err)})`);
-    }
-  },
+  parse: total('the JUnit XML', parseJunit),
 };

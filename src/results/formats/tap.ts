@@ -24,11 +24,10 @@
  */
 import { Parser, type Result } from 'tap-parser';
 import type { TestResult } from '../result-schema';
+import { droppedTestsComment, MAX_NAME, MAX_OUTPUT_BYTES, MAX_TESTS, maxGradeProblem, scaledGrade, truncateChars, truncateOutput } from './bounds';
+import { total } from './total';
 import type { FormatParser, GraderOutput, ParseOutcome, ParsedGrade } from './types';
 
-const MAX_TESTS = 1000;
-const MAX_NAME = 1024;
-const MAX_OUTPUT_BYTES = 64 * 1024;
 /** A plan announcing more tests than this is not believed. */
 const MAX_PLANNED = 1_000_000;
 const MAX_SUBTEST_NAMES = 50;
@@ -69,10 +68,9 @@ export function looksLikeTap(stdout: string): boolean {
 
 function parseTap(output: GraderOutput): ParseOutcome {
   const stdout = typeof output.stdout === 'string' ? output.stdout : '';
+  const badMaxGrade = maxGradeProblem(output);
+  if (badMaxGrade) return badMaxGrade;
   const maxGrade = output.maxGrade;
-  if (maxGrade !== undefined && (!Number.isFinite(maxGrade) || maxGrade < 0)) {
-    return { ok: false, problem: 'the configured max grade is not a finite non-negative number' };
-  }
   // tap-parser splits lines with /^.*\r?\n/, whose `.` stops at a lone CR, U+2028 and U+2029: normalize them,
   // or everything after such a character would be ignored.
   let text = stdout.replace(/\r\n?/g, '\n').replace(/[\u2028\u2029]/g, ' ');
@@ -149,18 +147,12 @@ function parseTap(output: GraderOutput): ParseOutcome {
   }
 
   const built = buildTests(points, thePlan);
-  let grade = round4(built.score);
-  let max = round4(built.max);
-  if (!Number.isFinite(grade) || !Number.isFinite(max)) return { ok: false, problem: 'the TAP scores add up to a non-finite number' };
-  if (maxGrade !== undefined) {
-    grade = built.max === 0 ? 0 : round4((built.score / built.max) * maxGrade);
-    max = maxGrade;
-  }
+  if (!Number.isFinite(built.score) || !Number.isFinite(built.max)) return { ok: false, problem: 'the TAP scores add up to a non-finite number' };
   const comments = built.comments;
   if (thePlan !== null && points.length === 0 && thePlan.end < thePlan.start) {
     comments.push(`all tests were skipped${thePlan.comment ? `: ${thePlan.comment.replace(/^\s*skip\S*\s*/i, '')}` : ''}`);
   }
-  const parsed: ParsedGrade = { success: true, grade, max_grade: max, comments, tests: built.tests };
+  const parsed: ParsedGrade = { success: true, ...scaledGrade(built.score, built.max, maxGrade), comments, tests: built.tests };
   return { ok: true, parsed };
 }
 
@@ -291,7 +283,7 @@ function buildTests(points: Point[], plan: { start: number; end: number } | null
   }
 
   const comments: string[] = [];
-  if (dropped > 0) comments.push(`${dropped} more tests were dropped: only the first ${MAX_TESTS} are listed`);
+  if (dropped > 0) comments.push(droppedTestsComment(dropped));
   return { tests, comments, score, max };
 }
 
@@ -351,25 +343,8 @@ function cleanName(raw: string, fallback: string): string {
   return truncateChars(name === '' ? fallback : name, MAX_NAME);
 }
 
-function truncateChars(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let cut = s.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return cut;
-}
 
-function truncateOutput(s: string): string {
-  if (s.length * 3 <= MAX_OUTPUT_BYTES || Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES) return s;
-  const marker = '\n… (truncated)';
-  return Buffer.from(s, 'utf8').subarray(0, MAX_OUTPUT_BYTES - Buffer.byteLength(marker)).toString('utf8').replace(/\uFFFD+$/, '') + marker;
-}
 
-function round4(x: number): number {
-  const r = Math.round(x * 1e4) / 1e4;
-  if (!Number.isFinite(r)) return x;
-  return r === 0 ? 0 : r;
-}
 
 export const tapParser: FormatParser = {
   format: 'tap',
@@ -384,20 +359,6 @@ export const tapParser: FormatParser = {
       return false;
     }
   },
-  parse(output: GraderOutput): ParseOutcome {
-    try {
-      return parseTap(output);
-    } catch (err) {
-      return { ok: false, problem: `the TAP output could not be read (${describeError(err)})` };
-    }
-  },
+  parse: total('the TAP output', parseTap),
 };
 
-function describeError(err: unknown): string {
-  try {
-    const message = err instanceof Error ? err.message : String(err);
-    return message.slice(0, 200) || 'unknown error';
-  } catch {
-    return 'unknown error';
-  }
-}
