@@ -17,6 +17,8 @@ const program = new Command()
   .option('--latency-items <n>', 'one-at-a-time gradings for latency and overhead (0 to skip)', String(DEFAULT_OPTIONS.latencyItems))
   .option('--intake <n>', 'POSTs for the intake measurement (0 to skip)', String(DEFAULT_OPTIONS.intake))
   .option('--burst <n>', 'submissions in the burst (0 to skip)', String(DEFAULT_OPTIONS.burst))
+  .option('--floor <n>', 'workflows for the Temporal floor measurement (0 to skip)', String(DEFAULT_OPTIONS.floor))
+  .option('--burst-stall <seconds>', 'stop waiting for the burst after this long without a callback', String(DEFAULT_OPTIONS.burstStallMs / 1000))
   .option('--clients <n>', 'concurrent API clients for intake and burst', String(DEFAULT_OPTIONS.clients))
   .option('--out <file>', 'where to write the JSON result', path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'))
   .parse();
@@ -38,6 +40,8 @@ runBench({
   latencyItems: Number(o.latencyItems),
   intake: Number(o.intake),
   burst: Number(o.burst),
+  floor: Number(o.floor),
+  burstStallMs: Number(o.burstStall) * 1000,
   clients: Number(o.clients),
   log: (line) => process.stderr.write(`bench: ${line}\n`),
   onPartial: (partial) => write({ ...partial, partial: true }),

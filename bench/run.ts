@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { LABELS } from '../src/activities/docker/container-options';
 import { ensureDocker } from '../src/setup/docker';
 import { ensureImageFromDir, ensureImages } from '../src/setup/images';
+import { measureFloor, type FloorResult } from './floor/measure-floor';
 import { percentile, ProcessWatch } from './measure';
 import { rawGrading } from './raw';
 import { startBenchReceiver, type BenchReceiver } from './receiver';
@@ -25,6 +26,10 @@ export interface BenchOptions {
   latencyItems: number;
   intake: number;
   burst: number;
+  /** Workflows of the Temporal floor measurement (a grading's shape, nothing of gradeflow; 0 to skip). */
+  floor: number;
+  /** The burst stops waiting when no callback has arrived for this long, and counts the rest as lost. */
+  burstStallMs: number;
   /** Concurrent API clients for intake and burst. */
   clients: number;
   temporalAddress?: string;
@@ -41,6 +46,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   latencyItems: 40,
   intake: 1000,
   burst: 10000,
+  floor: 300,
+  burstStallMs: 600_000,
   clients: 32,
 };
 
@@ -82,7 +89,21 @@ export interface BenchResult {
   intake?: IntakeResult;
   /** The same while grading competes for the same cores. */
   intakeUnderLoad?: IntakeResult;
-  burst?: { posts: number; accepted: number; delivered: number; lost: number; duplicated: number; redelivered: number; acceptS: number; drainS: number; workerPeakRssMb: number };
+  burst?: {
+    posts: number;
+    accepted: number;
+    delivered: number;
+    lost: number;
+    duplicated: number;
+    redelivered: number;
+    acceptS: number;
+    drainS: number;
+    workerPeakRssMb: number;
+    /** Submissions whose callback never came (the burst stopped waiting after `burstStallMs` without one). */
+    undelivered?: string[];
+  };
+  /** Temporal's own cost for a workflow of a grading's shape, on the same server and cores. */
+  floor?: FloorResult;
   peakRssMb: Record<string, number>;
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
 }
@@ -332,6 +353,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       log(`one at a time: raw p50 ${result.latency.raw.p50Ms} ms, gradeflow p50 ${result.latency.gradeflow.p50Ms} ms, overhead ${result.latency.overheadP50Ms} ms`);
     }
 
+    if (options.floor > 0) {
+      result.floor = await measureFloor(stack.temporalAddress, stack.pids().temporal, options.floor, 8);
+      partial(result);
+      log(`temporal floor: ${result.floor.perS} workflows/s, temporal ${result.floor.cpuSecondsPerWorkflow.temporal ?? '?'} s and SDK ${result.floor.cpuSecondsPerWorkflow.sdk} s of CPU per workflow`);
+    }
+
     if (options.intake > 0 || options.burst > 0) await useSlots(Math.max(...options.concurrency));
 
     if (options.intake > 0) {
@@ -355,14 +382,27 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const accepted = summary.accepted;
       log(`burst: ${accepted}/${ids.length} accepted in ${round(acceptS, 1)} s; draining…`);
       let delivered = 0;
-      await Promise.all(
+      let lastArrival = performance.now();
+      const all = Promise.all(
         ids.map((id) =>
           receiver.arrival(id).then(() => {
             delivered++;
+            lastArrival = performance.now();
             if (delivered % 1000 === 0) log(`burst: ${delivered}/${ids.length} callbacks`);
           }),
         ),
       );
+      // A submission that never finishes must not hang the bench: past a long silence it is counted as lost.
+      let stalled = false;
+      await Promise.race([
+        all,
+        (async () => {
+          while (delivered < ids.length && performance.now() - lastArrival < options.burstStallMs) await new Promise((r) => setTimeout(r, 1000));
+          stalled = delivered < ids.length;
+        })(),
+      ]);
+      const undelivered = stalled ? ids.filter((id) => !receiver.arrivals.has(id)) : [];
+      if (stalled) log(`burst: no callback for ${options.burstStallMs / 1000} s; ${undelivered.length} undelivered: ${undelivered.slice(0, 20).join(' ')}`);
       await new Promise((r) => setTimeout(r, 2000)); // late duplicates would arrive now
       // A duplicate is a submission graded and delivered more than once (two distinct messages); the same
       // message arriving again (same webhook-id: at-least-once delivery, which receivers deduplicate by
@@ -380,6 +420,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         acceptS: round(acceptS, 1),
         drainS: round((performance.now() - begin) / 1000, 1),
         workerPeakRssMb: watch.peaks().worker ?? 0,
+        ...(undelivered.length ? { undelivered } : {}),
       };
     }
     result.peakRssMb = watch.peaks();
@@ -421,6 +462,17 @@ export function formatResult(r: BenchResult): string {
       `${c.workload.padEnd(8)} ${String(c.concurrency).padStart(2)} ${String(c.items).padStart(6)}  ${String(c.raw.throughputPerS).padEnd(7)} ` +
         `${String(c.gradeflow.throughputPerS).padEnd(12)} ${String(c.ratio).padEnd(6)} ` +
         `${`${c.gradeflow.p50Ms}/${c.gradeflow.p95Ms}/${c.gradeflow.p99Ms}`.padEnd(23)} ${String(c.gradeflow.maxContainers).padEnd(8)} ${cpu(c)}`,
+    );
+  }
+  // On two cores, raw trivial gradings are CPU-bound: a ratio of 0.90 leaves gradeflow (1/0.9 − 1) of raw's CPU per grading.
+  for (const c of r.cells.filter((x) => x.workload === 'trivial' && x.concurrency > 1)) {
+    const budget = ((1 / 0.9 - 1) * r.machine.cpus) / c.raw.throughputPerS;
+    const used = Object.values(c.cpuSecondsPerSubmission).reduce((a, b) => a + b, 0);
+    lines.push(`trivial c=${c.concurrency}: CPU per grading allowed for 0.90 × raw when raw saturates ${r.machine.cpus} cores ≈ ${round(budget, 4)} s; gradeflow used ${round(used, 4)} s`);
+  }
+  if (r.floor) {
+    lines.push(
+      `temporal floor (a grading's shape, nothing of gradeflow): ${r.floor.perS} workflows/s; CPU per workflow: temporal ${r.floor.cpuSecondsPerWorkflow.temporal ?? 'not measured (not the bench\'s own server)'} s, SDK ${r.floor.cpuSecondsPerWorkflow.sdk} s`,
     );
   }
   if (r.latency) {

@@ -2,6 +2,7 @@ import { createDeliverCallback, type DeliverDeps } from './callback/deliver-call
 import { createAwaitContainer } from './docker/await-container';
 import type { LaunchDeps } from './docker/launch-container';
 import { createRunContainer } from './docker/run-container';
+import { createRecordAndDeliver } from './record-and-deliver';
 import { createRecordActivities } from './store/record-results';
 
 /** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
@@ -14,9 +15,12 @@ export function createHostActivities(deps: LaunchDeps) {
 
 /** Activities of the control worker: the database and the callbacks. */
 export function createControlActivities(deps: DeliverDeps) {
+  const records = createRecordActivities(deps.store);
+  const deliverCallback = createDeliverCallback(deps);
   return {
-    ...createRecordActivities(deps.store),
-    deliverCallback: createDeliverCallback(deps),
+    ...records,
+    deliverCallback,
+    recordResultAndDeliver: createRecordAndDeliver(records.recordAttemptResult, deliverCallback),
   };
 }
 

@@ -5,6 +5,17 @@ import type { Submission } from '../store/submissions';
 import { effectiveLimits } from './submission-limits';
 
 /**
+ * Files up to this size travel inside the workflow and activity inputs (base64, in the history), so a
+ * grading host does not fetch them from the server: most submissions are a source file of a few KiB.
+ */
+export const INLINE_FILE_BYTES = 4096;
+
+/** The submission as the API just stored it, carrying its bytes when they are small enough to inline. */
+export function withSmallFile(sub: Submission, content: Buffer): Submission {
+  return content.length <= INLINE_FILE_BYTES ? { ...sub, file: { ...sub.file, content } } : sub;
+}
+
+/**
  * The workflow input for a stored submission, with the flavour's limits and the callback policy as the
  * configuration has them now (so a regrade after a config change uses the new limits).
  */
@@ -23,7 +34,12 @@ export function workflowInput(
     flavour: sub.flavour,
     limits: effectiveLimits(flavour, sub.limits),
     env: sub.params,
-    file: sub.file,
+    file: {
+      name: sub.file.name,
+      sha256: sub.file.sha256,
+      size: sub.file.size,
+      ...(sub.file.content && sub.file.content.length <= INLINE_FILE_BYTES ? { inlineBase64: sub.file.content.toString('base64') } : {}),
+    },
     grading: sub.grading,
     ...(sub.callbackUrl ? { callbackUrl: sub.callbackUrl } : {}),
     previousAttempts: run.previousAttempts,

@@ -84,7 +84,7 @@ export const ConfigSchema = Type.Object(
         maximumIntervalMs: Type.Integer({ minimum: 10, default: 600000, description: 'longest wait between retries, ms (10 min)' }),
         backoffCoefficient: Type.Number({ minimum: 1, default: 2 }),
         giveUpAfterMs: Type.Integer({ minimum: 1000, default: 86400000, description: 'stop retrying after, ms (24 h)' }),
-        timeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'one POST, ms' }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 50000, default: 10000, description: 'one POST, ms (at most 50 s: a try must end within its activity\'s minute)' }),
       },
       { additionalProperties: false, default: {} },
     ),

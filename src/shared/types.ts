@@ -44,9 +44,23 @@ export interface GradingSpec {
   limits: ResourceLimits;
   /** Environment for the grader (the submission's params). Never contains gradeflow's own secrets. */
   env: Record<string, string>;
-  file: { name: string; sha256: string; size: number };
+  file: SubmissionFileRef;
   grading: GradingSettings;
 }
+
+/**
+ * A submission's file as workflows carry it: by digest (the grading host fetches it from the server), and
+ * for a small file also its bytes, base64, so that the host needs no second round trip.
+ */
+export interface SubmissionFileRef {
+  name: string;
+  sha256: string;
+  size: number;
+  inlineBase64?: string;
+}
+
+/** How the first try of a callback, made with the record of its result, ended. */
+export type FirstDeliveryTry = { delivered: true } | { delivered: false; retryable: boolean; error: string };
 
 /** What the start activity answers: which host runs the container. */
 export interface StartedContainer {
@@ -86,7 +100,7 @@ export interface GradeSubmissionInput {
   flavour: string;
   limits: ResourceLimits;
   env: Record<string, string>;
-  file: { name: string; sha256: string; size: number };
+  file: SubmissionFileRef;
   grading: GradingSettings;
   callbackUrl?: string;
   /** Attempts already made by earlier runs of this workflow id (0 for a new submission). */

@@ -34,7 +34,8 @@ export interface Submission {
   limits: Partial<ResourceLimits>;
   /** How its output is read, fixed at intake (a regrade reads it the same way). */
   grading: GradingSettings;
-  file: { name: string; sha256: string; size: number };
+  /** `content`: the bytes, when the API has them at hand (never read back from the database here). */
+  file: { name: string; sha256: string; size: number; content?: Buffer };
   status: SubmissionStatus;
   attempts: number;
   createdAt: Date;

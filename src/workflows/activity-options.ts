@@ -50,15 +50,17 @@ export function storeProxy(_input: GradeSubmissionInput, summary: string) {
 }
 
 /**
- * Callback delivery, first try: a local activity in the control worker, no task-queue round trip. Most
+ * An attempt's result: recorded, and its callback's first try made, in one local activity. Retried until
+ * the database answers (the record is idempotent; a failed delivery is an answer, not a failure). Most
  * receivers answer at once; one that does not is retried by `deliveryProxy`, so that a long outage never
- * holds the workflow's task (which would keep queries from being answered).
+ * holds the workflow's task (which would keep queries from being answered). The timeout covers the
+ * database write and one POST (`callbacks.timeoutMs`, at most 50 s).
  */
-export function deliveryFirstTryProxy(_input: GradeSubmissionInput, summary: string) {
+export function recordProxy(_input: GradeSubmissionInput, summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 1 },
+    retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
   });
 }
 

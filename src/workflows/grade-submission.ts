@@ -15,7 +15,9 @@ import { callbackBody } from '../shared/callback-body';
 import { ErrorTypes } from '../shared/error-types';
 import { failureResult } from '../shared/failure-result';
 import { SA } from '../shared/search-attributes';
+import type { DeliveryRequest } from '../activities/callback/deliver-callback';
 import type {
+  FirstDeliveryTry,
   GradeResult,
   GradeSubmissionInput,
   GradeSubmissionOutcome,
@@ -23,7 +25,7 @@ import type {
   Phase,
   SubmissionProgress,
 } from '../shared/types';
-import { awaitProxy, deliveryFirstTryProxy, deliveryProxy, runProxy, storeProxy } from './activity-options';
+import { awaitProxy, deliveryProxy, recordProxy, runProxy, storeProxy } from './activity-options';
 import { regradeSignal, statusQuery } from './messages';
 
 interface Delivery {
@@ -52,12 +54,6 @@ function rejectedSubmission(err: unknown): GradeResult | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (!(cause instanceof ApplicationFailure) || cause.type !== ErrorTypes.SubmissionRejected) return undefined;
   return failureResult('invalid_submission', 'student', `The submission was refused: ${cause.message}`);
-}
-
-/** Whether a failed activity may be tried again (not refused for good, e.g. a forbidden callback URL). */
-function retryable(err: unknown): boolean {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return !(cause instanceof ApplicationFailure && (cause.nonRetryable || cause.type === ErrorTypes.CallbackForbidden));
 }
 
 const CANCELLED: GradeResult = failureResult(
@@ -132,18 +128,26 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
     }
   };
 
-  const startDelivery = (n: number, result: GradeResult): Delivery => {
+  const deliveryRequest = (n: number, result: GradeResult): DeliveryRequest => ({
+    submissionId: input.submissionId,
+    platformId: input.platformId,
+    attempt: n,
+    url: input.callbackUrl!,
+    body: callbackBody({ submissionId: input.submissionId, workId: input.workId }, n, result),
+  });
+
+  /** The delivery of attempt `n` after its first try (made with the record) failed: retries, or the end. */
+  const continueDelivery = (request: DeliveryRequest, first: FirstDeliveryTry): Delivery => {
+    const n = request.attempt;
     const scope = new CancellationScope();
     const d: Delivery = { attempt: n, scope };
-    const body = callbackBody({ submissionId: input.submissionId, workId: input.workId }, n, result);
-    const request = { submissionId: input.submissionId, platformId: input.platformId, attempt: n, url: input.callbackUrl!, body };
+    if (first.delivered) {
+      d.delivered = true;
+      return d;
+    }
     void scope
       .run(async () => {
-        try {
-          return await deliveryFirstTryProxy(input, `attempt ${n}: deliver callback`).deliverCallback(request);
-        } catch (err) {
-          if (isCancellation(err) || !retryable(err)) throw err;
-        }
+        if (!first.retryable) throw ApplicationFailure.nonRetryable(first.error, ErrorTypes.CallbackForbidden);
         return deliveryProxy(input, `attempt ${n}: deliver callback (retries)`).deliverCallback(request);
       })
       .then(() => true)
@@ -193,23 +197,25 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
         progress.timings.gradedAt = new Date().toISOString();
 
         const final = !input.callbackUrl && !regradePending;
-        await storeProxy(input, `attempt ${attempt}: record result`).recordAttemptResult({
-          submissionId: input.submissionId,
-          attempt,
-          host: progress.host ?? null,
-          timings: progress.timings,
-          result,
-          status: final ? (result.reason === 'infrastructure_error' ? 'failed' : 'completed') : 'delivering',
+        const request = input.callbackUrl ? deliveryRequest(attempt, result) : undefined;
+        if (request && delivery) {
+          // A newer result replaces the one still being delivered.
+          delivery.superseded = true;
+          delivery.scope.cancel();
+        }
+        const first = await recordProxy(input, `attempt ${attempt}: record result${request ? ', deliver callback' : ''}`).recordResultAndDeliver({
+          record: {
+            submissionId: input.submissionId,
+            attempt,
+            host: progress.host ?? null,
+            timings: progress.timings,
+            result,
+            status: final ? (result.reason === 'infrastructure_error' ? 'failed' : 'completed') : 'delivering',
+          },
+          ...(request ? { delivery: request } : {}),
         });
         recordedAttempt = attempt;
-
-        if (input.callbackUrl) {
-          if (delivery) {
-            delivery.superseded = true;
-            delivery.scope.cancel();
-          }
-          delivery = startDelivery(attempt, result);
-        }
+        if (request && first) delivery = continueDelivery(request, first);
       }
 
       if (delivery && delivery.delivered === undefined) {

@@ -13,6 +13,8 @@ describe('benchmark smoke run', () => {
       latencyItems: 2,
       intake: 5,
       burst: 20,
+      floor: 5,
+      burstStallMs: 120_000,
       clients: 4,
       temporalAddress: inject('temporalAddress'),
     });
@@ -28,6 +30,8 @@ describe('benchmark smoke run', () => {
     expect(result.intake).toMatchObject({ posts: 5, accepted: 5 });
     expect(result.intakeUnderLoad).toMatchObject({ posts: 5, accepted: 5 });
     expect(result.burst).toMatchObject({ posts: 20, accepted: 20, delivered: 20, lost: 0, duplicated: 0 });
+    expect(result.floor).toMatchObject({ workflows: 5 });
+    expect(result.floor!.cpuSecondsPerWorkflow.sdk).toBeGreaterThan(0);
     expect(result.peakRssMb.worker).toBeGreaterThan(0);
     expect(formatResult(result)).toContain('targets:');
   }, 600_000);

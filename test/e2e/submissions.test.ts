@@ -1,4 +1,6 @@
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INLINE_FILE_BYTES } from '../../src/api/workflow-input';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
@@ -157,6 +159,30 @@ describe('POST /v1/submissions → workflow → container → signed callback', 
     const anon = await stack.get(res.body.id as string, 'not-a-key-at-all');
     expect(anon.status).toBe(401);
     expect(anon.body).toMatchObject({ error: { code: 'unauthorized' } });
+  });
+});
+
+describe('small files travel in the workflow, larger ones are fetched by the grading host', () => {
+  it('inlines a file up to the limit and fetches one above it; both grade the same', async () => {
+    const connection = await Connection.connect({ address: stack.config.temporal.address! });
+    try {
+      const client = new Client({ connection });
+      for (const [workId, bytes] of [['inline-small', INLINE_FILE_BYTES], ['inline-large', INLINE_FILE_BYTES + 1]] as const) {
+        const body = `echo '{"success": true, "grade": ${bytes}}'\n`;
+        const padded = body + '#'.repeat(bytes - body.length); // a shell comment, to the exact size
+        const res = await stack.post({ image: SCRIPT_RUNNER, work_id: workId, callback: receiver.url(), file: b64file('grade.sh', padded) });
+        expect(res.status).toBe(202);
+        const cb = await receiver.waitForOne((c) => c.body.work_id === workId);
+        expect(cb.body).toMatchObject({ success: true, grade: bytes });
+        const history = await client.workflow.getHandle(`submission/test/${workId}`).fetchHistory();
+        const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+        const [spec] = scheduled.input!.payloads!.map((p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as { file: Record<string, unknown> });
+        if (bytes <= INLINE_FILE_BYTES) expect(Buffer.from(spec!.file.inlineBase64 as string, 'base64').toString()).toBe(padded);
+        else expect(spec!.file).not.toHaveProperty('inlineBase64');
+      }
+    } finally {
+      await connection.close();
+    }
   });
 });
 

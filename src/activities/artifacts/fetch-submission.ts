@@ -1,12 +1,27 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/error-types';
+import type { SubmissionFileRef } from '../../shared/types';
 
 export interface SubmissionSource {
   /** Base URL of a gradeflow server, e.g. http://127.0.0.1:3000 */
   serverUrl: string;
   /** Shared secret of grading hosts; never passed into a container. */
   workerToken: string;
+}
+
+/**
+ * A submission's bytes: those carried in the activity input when the file is small, else fetched from
+ * the server. Either way the digest is checked.
+ */
+export async function submissionBytes(source: SubmissionSource, file: SubmissionFileRef, signal?: AbortSignal): Promise<Buffer> {
+  if (file.inlineBase64 === undefined) return fetchSubmission(source, file.sha256, signal);
+  const bytes = Buffer.from(file.inlineBase64, 'base64');
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== file.sha256) {
+    throw ApplicationFailure.nonRetryable(`the file carried inline has digest ${digest}, not ${file.sha256}`, ErrorTypes.SubmissionUnavailable);
+  }
+  return bytes;
 }
 
 /**

@@ -5,9 +5,12 @@ export function isDockerStatus(err: unknown, status: number): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === status;
 }
 
-/** Heartbeat every `ms` until the returned function is called; cancellation arrives through heartbeats. */
+/**
+ * Heartbeat every `ms` until the returned function is called; cancellation arrives through heartbeats.
+ * The first beat is after `ms`, not at once: a grading shorter than that costs Temporal no heartbeat
+ * write at all (the heartbeat timeout is many times `ms`).
+ */
 export function keepHeartbeating(ctx: Context, ms: number, details?: () => unknown): () => void {
-  ctx.heartbeat(details?.());
   const timer = setInterval(() => ctx.heartbeat(details?.()), ms);
   return () => clearInterval(timer);
 }

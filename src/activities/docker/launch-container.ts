@@ -6,7 +6,7 @@ import { ArchiveRejected } from '../../archives/safe-path';
 import { submissionTar } from '../../archives/submission-tar';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradingSpec, StartedContainer } from '../../shared/types';
-import { fetchSubmission, type SubmissionSource } from '../artifacts/fetch-submission';
+import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submission';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
@@ -107,7 +107,7 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   const signal = ctx.cancellationSignal;
   const stopHeartbeat = keepHeartbeating(ctx, 1000);
   // Fetched before the slot is free: a grading waiting for a slot is ready to go the moment it is.
-  const bytes = await fetchSubmission(deps.submissions, spec.file.sha256, signal);
+  const bytes = await submissionBytes(deps.submissions, spec.file, signal);
   await deps.slots.acquire(name, signal);
   let container: Dockerode.Container | undefined;
   try {

@@ -9,6 +9,7 @@ import { createPlatformAuth } from '../auth';
 import { ApiError, invalid } from '../errors';
 import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { presentSubmission } from '../present';
+import { withSmallFile } from '../workflow-input';
 import { registerAssignmentRoutes } from './assignments';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -88,7 +89,7 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
       }
       // Accepted once stored; the workflow starts in the background (also for a repeat whose start never
       // happened: the first POST may have stored the row and died before it).
-      if (submission.status === 'received') deps.starter.enqueue(submission);
+      if (submission.status === 'received') deps.starter.enqueue(created ? withSmallFile(submission, valid.file.content) : submission);
       return reply.status(created ? 202 : 200).send({
         id: submission.id,
         work_id: submission.workId,

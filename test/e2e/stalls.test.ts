@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startBenchReceiver, type BenchReceiver } from '../../bench/receiver';
+import { BENCH_IMAGE } from '../../bench/run';
+import { startBenchStack, type BenchStack } from '../../bench/stack';
+import { ensureImageFromDir } from '../../src/setup/images';
+import { submissionWorkflowId } from '../../src/shared/workflow-ids';
+import { docker } from '../helpers/stack';
+
+/**
+ * Stalls of the control plane, with every role in its own process as in production: the database and
+ * the server (API + control worker) frozen with SIGSTOP, as a long GC pause, a swapped-out VM or CPU
+ * starvation would, for longer than Temporal's workflow task timeout (10 s), while results are being
+ * recorded. Nothing may be lost, graded twice or left unfinished.
+ */
+
+let stack: BenchStack;
+let receiver: BenchReceiver;
+
+beforeAll(async () => {
+  await ensureImageFromDir(docker, BENCH_IMAGE);
+  stack = await startBenchStack({ temporalAddress: inject('temporalAddress') });
+  receiver = await startBenchReceiver();
+  await stack.startWorker(4);
+}, 120_000);
+
+afterAll(async () => {
+  await receiver?.close();
+  await stack?.stop();
+});
+
+async function post(workId: string): Promise<string> {
+  const res = await fetch(`${stack.apiUrl}/v1/submissions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      image: BENCH_IMAGE.tag,
+      work_id: workId,
+      callback: receiver.url,
+      file: { name: 'grade.sh', content_base64: Buffer.from(`sleep 2; echo '{"success": true, "grade": 1}'\n`).toString('base64') },
+    }),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function statuses(ids: string[]): Promise<string[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const res = await fetch(`${stack.apiUrl}/v1/submissions/${id}`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+      return ((await res.json()) as { status: string }).status;
+    }),
+  );
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the control plane stalls past the workflow task timeout', () => {
+  it('finishes every submission once: graded once, recorded, delivered under one webhook-id', async () => {
+    const workIds = Array.from({ length: 24 }, () => `stall-${randomUUID()}`);
+    const ids: string[] = [];
+    for (const w of workIds) ids.push(await post(w));
+    const { api, database } = stack.pids();
+    await pause(3000); // the first gradings are running
+    try {
+      if (database) process.kill(database, 'SIGSTOP'); // results cannot be recorded…
+      await pause(4000);
+      process.kill(api!, 'SIGSTOP'); // …and then the control worker stops answering at all
+      await pause(13_000);
+    } finally {
+      if (database) process.kill(database, 'SIGCONT');
+      process.kill(api!, 'SIGCONT');
+    }
+
+    await Promise.all(workIds.map((w) => receiver.arrival(w)));
+    const deadline = Date.now() + 60_000;
+    let states = await statuses(ids);
+    while (states.some((s) => s !== 'completed') && Date.now() < deadline) {
+      await pause(1000);
+      states = await statuses(ids);
+    }
+    expect(states).toEqual(ids.map(() => 'completed'));
+    await pause(2000); // a second delivery would arrive now
+    for (const w of workIds) {
+      const messages = receiver.messages.get(w) ?? [];
+      expect(new Set(messages.map((m) => m.webhookId)).size, w).toBe(1);
+      expect(messages.every((m) => m.attempt === 1), w).toBe(true);
+    }
+
+    // The stall did what it is for: some workflow tasks timed out.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const client = new Client({ connection });
+      let timedOut = 0;
+      for (const w of workIds) {
+        const history = await client.workflow.getHandle(submissionWorkflowId('bench', w)).fetchHistory();
+        timedOut += (history.events ?? []).filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+      }
+      expect(timedOut).toBeGreaterThan(0);
+    } finally {
+      await connection.close();
+    }
+  }, 180_000);
+});
