@@ -12,6 +12,7 @@ import { createSubmissionStore, type SubmissionStore } from '../store/submission
 import { createControlWorker } from '../workers/control';
 import { installRuntime, temporalAddress } from '../workers/runtime';
 import { buildApp } from './app';
+import { createStallWatch, type StallWatch } from './stall-watch';
 import { WorkflowStarter } from './workflow-starter';
 import { createGradingClient } from './temporal-client';
 
@@ -20,6 +21,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: SubmissionStore;
   client: Client;
+  /** Also runs on its own timer (`stallWatch.intervalSeconds`). */
+  stallWatch: StallWatch;
   stop(): Promise<void>;
 }
 
@@ -88,13 +91,27 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   timer.unref();
   await reconcile().catch((err) => log.error({ err }, 'reconcile failed'));
 
+  const stallWatch = createStallWatch({ client, store, config, log });
+  let sweeping = false;
+  const stallTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    stallWatch
+      .sweep()
+      .catch((err: unknown) => log.error({ err }, 'stall watch failed'))
+      .finally(() => (sweeping = false));
+  }, config.stallWatch.intervalSeconds * 1000);
+  stallTimer.unref();
+
   return {
     url: address.replace('[::1]', '127.0.0.1'),
     app,
     store,
     client,
+    stallWatch,
     async stop() {
       clearInterval(timer);
+      clearInterval(stallTimer);
       await app.close();
       await starter.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();

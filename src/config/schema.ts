@@ -95,6 +95,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    stallWatch: Type.Object(
+      {
+        intervalSeconds: Type.Number({ minimum: 1, default: 60, description: 'how often unfinished submissions are checked' }),
+        minAgeSeconds: Type.Number({ minimum: 0, default: 300, description: 'only submissions unchanged this long' }),
+        batch: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'the oldest this many per check' }),
+        taskAttempts: Type.Integer({
+          minimum: 2,
+          default: 3,
+          description: 'a workflow task tried this often in a row (failed or timed out) counts as stalled',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     infrastructureRetries: Type.Integer({
       minimum: 0,
       maximum: 20,

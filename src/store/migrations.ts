@@ -81,6 +81,11 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );
     `,
   },
+  {
+    id: 4,
+    name: 'stall watch: unfinished submissions by age',
+    sql: `CREATE INDEX submissions_unfinished ON submissions (updated_at) WHERE status IN ('queued', 'running', 'delivering');`,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

@@ -133,6 +133,17 @@ export function createSubmissionStore(db: Db) {
       return rows.map(toSubmission);
     },
 
+    /** Started but unfinished submissions unchanged for `olderThanMs`, the longest-unchanged first. */
+    async listUnfinished(olderThanMs: number, limit: number): Promise<Submission[]> {
+      const rows = await db.query<Row>(
+        `SELECT * FROM submissions WHERE status IN ('queued', 'running', 'delivering')
+           AND updated_at < now() - ($1::text || ' milliseconds')::interval
+         ORDER BY updated_at LIMIT $2`,
+        [String(olderThanMs), limit],
+      );
+      return rows.map(toSubmission);
+    },
+
     /** Their workflows are started: no longer for the reconcile. One statement for many. */
     async markQueued(ids: string[]): Promise<void> {
       if (ids.length === 0) return;

@@ -6,7 +6,9 @@ import { BENCH_IMAGE } from '../../bench/run';
 import { startBenchStack, type BenchStack } from '../../bench/stack';
 import { ensureImageFromDir } from '../../src/setup/images';
 import { submissionWorkflowId } from '../../src/shared/workflow-ids';
-import { docker } from '../helpers/stack';
+import { gradeSubmissionWorkflow } from '../../src/workflows';
+import { SCRIPT_RUNNER } from '../helpers/images';
+import { b64file, docker, startStack, type Stack } from '../helpers/stack';
 
 /**
  * Stalls of the control plane, with every role in its own process as in production: the database and
@@ -101,5 +103,63 @@ describe('the control plane stalls past the workflow task timeout', () => {
     } finally {
       await connection.close();
     }
+  }, 180_000);
+});
+
+describe('the stall watch', () => {
+  let local: Stack;
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    // No grading host: a submission waits for one, unfinished. The timer is off; the test calls sweep().
+    local = await startStack('stall-watch', { stallWatch: { intervalSeconds: 3600, minAgeSeconds: 0, batch: 20, taskAttempts: 3 } }, { host: false });
+    connection = await Connection.connect({ address: local.config.temporal.address! });
+    client = new Client({ connection });
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    await local?.stop();
+  });
+
+  const taskAttempt = async (workflowId: string) => (await client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask?.attempt ?? 0;
+  async function untilTaskAttempt(workflowId: string, n: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while ((await taskAttempt(workflowId)) < n) {
+      if (Date.now() > deadline) throw new Error(`workflow task of ${workflowId} never reached attempt ${n}`);
+      await pause(500);
+    }
+  }
+
+  it('leaves a submission that waits in a queue alone; resets a run whose task keeps failing, once; reports one that ended unrecorded', async () => {
+    const res = await local.post({ image: SCRIPT_RUNNER, work_id: 'stalled', file: b64file('grade.sh', 'echo') });
+    const id = res.body.id as string;
+    const workflowId = 'submission/test/stalled';
+    await local.waitFor(id, (b) => b.status === 'queued');
+    await pause(1000);
+    expect(await local.server.stallWatch.sweep()).toEqual([]); // waiting for a grading host is normal
+
+    // Replace the run with one whose workflow task fails every time (no input: the workflow code throws
+    // a TypeError, which fails the task, not the workflow), as a run stuck in a worker would look: the
+    // submission stays `queued` and nothing progresses.
+    const handle = client.workflow.getHandle(workflowId);
+    const started = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    await handle.terminate('test: replaced by a broken run');
+    await client.workflow.start(gradeSubmissionWorkflow, { workflowId, taskQueue: started.taskQueue!.name!, args: [null as never] });
+    await untilTaskAttempt(workflowId, 3);
+    const before = (await handle.describe()).runId;
+
+    const first = await local.server.stallWatch.sweep();
+    expect(first).toEqual([expect.objectContaining({ submissionId: id, workflowId, runId: before, action: 'reset' })]);
+    const after = (await client.workflow.getHandle(workflowId).describe()).runId;
+    expect(after).not.toBe(before);
+
+    // The reset cannot cure a broken input: reported, not reset again.
+    await untilTaskAttempt(workflowId, 3);
+    expect(await local.server.stallWatch.sweep()).toEqual([expect.objectContaining({ runId: after, action: 'still-stalled' })]);
+
+    await client.workflow.getHandle(workflowId).terminate('test: done');
+    expect(await local.server.stallWatch.sweep()).toEqual([expect.objectContaining({ submissionId: id, action: 'closed', detail: 'TERMINATED' })]);
   }, 180_000);
 });

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { GradeflowConfig } from '../config/schema';
+import type { Submission, SubmissionStore } from '../store/submissions';
+
+/** What one check found about one unfinished submission. */
+export interface Stall {
+  submissionId: string;
+  workflowId: string;
+  runId: string;
+  /**
+   * `reset`: its workflow task kept failing or timing out; the run was reset to its last finished workflow
+   * task (activity results before it are kept, so nothing is graded again), in a new run that no worker
+   * has in its cache. `still-stalled`: the same after this process already reset it once (a bug that a
+   * reset cannot cure: an operator must look). `closed`: its workflow ended (e.g. terminated from the
+   * Temporal UI) before it recorded a result.
+   */
+  action: 'reset' | 'still-stalled' | 'closed';
+  /** How often the workflow task has been tried in a row; the close status for `closed`. */
+  detail: string;
+}
+
+/** Workflow-task events that end a task: the points a run can be reset to. */
+const TASK_FINISH_EVENTS = new Set(['workflowTaskCompletedEventAttributes', 'workflowTaskFailedEventAttributes', 'workflowTaskTimedOutEventAttributes']);
+
+/**
+ * The stall watch: nothing may stay unfinished without anyone knowing. Periodically the server looks at
+ * the submissions that have been unfinished and unchanged the longest, and asks Temporal about each
+ * one's workflow. Waiting in a queue behind others is normal and left alone; a workflow whose task keeps
+ * failing or timing out (seen once under a 10,000-submission burst: one run's task never completed again)
+ * is reset once, and reported; a workflow that ended without recording is reported.
+ */
+export function createStallWatch(deps: {
+  client: Client;
+  store: Pick<SubmissionStore, 'listUnfinished'>;
+  config: GradeflowConfig;
+  log: Logger;
+}) {
+  const { client, config, log } = deps;
+  const opts = config.stallWatch;
+  /** Workflow ids this process has reset: at most once each, so a run that a reset cannot cure is not reset in a loop. */
+  const reset = new Set<string>();
+
+  const resetPoint = async (workflowId: string, runId: string) => {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.eventId && Object.keys(e).some((k) => TASK_FINISH_EVENTS.has(k) && (e as Record<string, unknown>)[k])) return e.eventId;
+    }
+    return undefined;
+  };
+
+  const check = async (sub: Submission): Promise<Stall | undefined> => {
+    const d = await client.workflow.getHandle(sub.workflowId).describe();
+    const base = { submissionId: sub.id, workflowId: sub.workflowId, runId: d.runId };
+    if (d.status.name !== 'RUNNING') return { ...base, action: 'closed', detail: d.status.name };
+    const attempt = d.raw.pendingWorkflowTask?.attempt ?? 0;
+    if (attempt < opts.taskAttempts) return undefined;
+    const detail = `workflow task tried ${attempt} times in a row`;
+    if (reset.has(sub.workflowId)) return { ...base, action: 'still-stalled', detail };
+    const eventId = await resetPoint(sub.workflowId, d.runId);
+    if (eventId === undefined) return { ...base, action: 'still-stalled', detail: `${detail}; no workflow task finished yet to reset to` };
+    await client.workflowService.resetWorkflowExecution({
+      namespace: config.temporal.namespace,
+      workflowExecution: { workflowId: sub.workflowId, runId: d.runId },
+      reason: `gradeflow stall watch: ${detail}`,
+      workflowTaskFinishEventId: eventId,
+      requestId: randomUUID(),
+    });
+    reset.add(sub.workflowId);
+    return { ...base, action: 'reset', detail };
+  };
+
+  return {
+    /** One check; answers what it found (and logs it). */
+    async sweep(): Promise<Stall[]> {
+      const found: Stall[] = [];
+      for (const sub of await deps.store.listUnfinished(opts.minAgeSeconds * 1000, opts.batch)) {
+        const stall = await check(sub).catch((err: unknown) => {
+          log.warn({ err, submission: sub.id }, 'stall watch could not check a submission');
+          return undefined;
+        });
+        if (!stall) continue;
+        found.push(stall);
+        const level = stall.action === 'reset' ? 'warn' : 'error';
+        log[level]({ stall }, `stall watch: submission ${stall.submissionId} ${stall.action === 'reset' ? 'was stalled; its workflow was reset' : stall.action === 'closed' ? 'is unfinished but its workflow has ended' : 'is still stalled after a reset'} (${stall.detail})`);
+      }
+      return found;
+    },
+  };
+}
+
+export type StallWatch = ReturnType<typeof createStallWatch>;
