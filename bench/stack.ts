@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/setup/free-port';
@@ -63,6 +63,11 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     }
     await postgres?.stop();
     await devServer?.stop();
+    // BENCH_LOGS=<dir>: keep the processes' logs (e.g. to read what the stall watch did in a burst).
+    if (process.env.BENCH_LOGS) {
+      mkdirSync(process.env.BENCH_LOGS, { recursive: true });
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.log'))) copyFileSync(path.join(dir, f), path.join(process.env.BENCH_LOGS, f));
+    }
     rmSync(dir, { recursive: true, force: true });
   };
 
