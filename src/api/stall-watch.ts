@@ -21,6 +21,8 @@ export interface Stall {
   detail: string;
 }
 
+const UNFINISHED = new Set(['queued', 'running', 'delivering']);
+
 /** Workflow-task events that end a task: the points a run can be reset to. */
 const TASK_FINISH_EVENTS = new Set(['workflowTaskCompletedEventAttributes', 'workflowTaskFailedEventAttributes', 'workflowTaskTimedOutEventAttributes']);
 
@@ -33,7 +35,7 @@ const TASK_FINISH_EVENTS = new Set(['workflowTaskCompletedEventAttributes', 'wor
  */
 export function createStallWatch(deps: {
   client: Client;
-  store: Pick<SubmissionStore, 'listUnfinished'>;
+  store: Pick<SubmissionStore, 'listUnfinished' | 'get'>;
   config: GradeflowConfig;
   log: Logger;
 }) {
@@ -55,7 +57,12 @@ export function createStallWatch(deps: {
   const check = async (sub: Submission): Promise<Stall | undefined> => {
     const d = await client.workflow.getHandle(sub.workflowId).describe();
     const base = { submissionId: sub.id, workflowId: sub.workflowId, runId: d.runId };
-    if (d.status.name !== 'RUNNING') return { ...base, action: 'closed', detail: d.status.name };
+    if (d.status.name !== 'RUNNING') {
+      // It may have recorded its result between the list and the describe: only a row still unfinished counts.
+      const now = await deps.store.get(sub.platformId, sub.id);
+      if (!now || !UNFINISHED.has(now.status)) return undefined;
+      return { ...base, action: 'closed', detail: d.status.name };
+    }
     const attempt = d.raw.pendingWorkflowTask?.attempt ?? 0;
     if (attempt < opts.taskAttempts) return undefined;
     const detail = `workflow task tried ${attempt} times in a row`;

@@ -8,10 +8,20 @@ import type { GradingClient } from './temporal-client';
  * database at its speed, not Temporal's. Starts run a few at a time; one that fails leaves the row
  * `received`, and the server's periodic reconcile enqueues it again, so nothing is lost. Starting is
  * idempotent, so nothing runs twice either.
+ *
+ * Intake comes first: while submissions keep arriving (one less than `quietMs` ago), starts wait, up to
+ * `maxDeferMs` for the oldest, so that a burst of POSTs does not share the CPU with the workflow starts
+ * it causes (each start is also a workflow task in this process). A lone submission starts at once.
  */
 export class WorkflowStarter {
-  private readonly queue: Submission[] = [];
+  private readonly queue: Array<{ sub: Submission; at: number }> = [];
+  private lastEnqueueAt = -Infinity;
+  /** Time between the last two submissions: small while a burst arrives. */
+  private lastGap = Infinity;
+  private retry?: NodeJS.Timeout;
   private readonly pending = new Set<string>();
+  /** Started, and not yet marked `queued`: the reconcile must not take these for never started. */
+  private readonly unmarked = new Set<string>();
   private running = 0;
   private idle: Array<() => void> = [];
   private closed = false;
@@ -24,11 +34,12 @@ export class WorkflowStarter {
     private readonly store: Pick<SubmissionStore, 'markQueued'>,
     private readonly log: Logger,
     private readonly concurrency = 2,
+    private readonly pacing: { quietMs: number; maxDeferMs: number } = { quietMs: 50, maxDeferMs: 5000 },
   ) {}
 
   /** Whether this submission is waiting here or being started now. */
   has(id: string): boolean {
-    return this.pending.has(id);
+    return this.pending.has(id) || this.unmarked.has(id);
   }
 
   get backlog(): number {
@@ -38,13 +49,37 @@ export class WorkflowStarter {
   enqueue(sub: Submission): void {
     if (this.closed || this.pending.has(sub.id)) return;
     this.pending.add(sub.id);
-    this.queue.push(sub);
+    const now = performance.now();
+    this.lastGap = now - this.lastEnqueueAt;
+    this.lastEnqueueAt = now;
+    this.queue.push({ sub, at: now });
     this.pump();
+  }
+
+  /**
+   * Whether starts should wait: submissions are arriving close together (a lone one starts at once), and
+   * the oldest waiting has not waited `maxDeferMs` yet.
+   */
+  private deferring(): boolean {
+    const now = performance.now();
+    const arriving = this.lastGap < this.pacing.quietMs && now - this.lastEnqueueAt < this.pacing.quietMs;
+    return arriving && now - this.queue[0]!.at < this.pacing.maxDeferMs;
+  }
+
+  private pumpLater(): void {
+    this.retry ??= setTimeout(() => {
+      this.retry = undefined;
+      this.pump();
+    }, this.pacing.quietMs);
   }
 
   private pump(): void {
     while (this.running < this.concurrency && this.queue.length > 0 && !this.closed) {
-      const sub = this.queue.shift()!;
+      if (this.deferring()) {
+        this.pumpLater();
+        return;
+      }
+      const { sub } = this.queue.shift()!;
       this.running++;
       void this.startOne(sub).finally(() => {
         this.running--;
@@ -63,6 +98,7 @@ export class WorkflowStarter {
       return;
     }
     this.started.push(sub.id);
+    this.unmarked.add(sub.id);
     this.marking ??= this.markStarted();
   }
 
@@ -72,6 +108,7 @@ export class WorkflowStarter {
       const batch = this.started.splice(0, 500);
       // Not fatal: a row left `received` is started again by the reconcile, and starting is idempotent.
       await this.store.markQueued(batch).catch((err: unknown) => this.log.warn({ err }, 'marking started submissions failed'));
+      for (const id of batch) this.unmarked.delete(id);
     }
     this.marking = undefined;
   }
@@ -80,6 +117,7 @@ export class WorkflowStarter {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
+    clearTimeout(this.retry);
     if (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     await this.marking;
   }
