@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GradeflowConfig } from '../config/schema';
-import type { Submission, SubmissionStore } from '../store/submissions';
+import { UNFINISHED_STATUSES, type Submission, type SubmissionStore } from '../store/submissions';
 
 /** What one check found about one unfinished submission. */
 export interface Stall {
@@ -20,8 +20,6 @@ export interface Stall {
   /** How often the workflow task has been tried in a row; the close status for `closed`. */
   detail: string;
 }
-
-const UNFINISHED = new Set(['queued', 'running', 'delivering']);
 
 /** Workflow-task events that end a task: the points a run can be reset to. */
 const TASK_FINISH_EVENTS = new Set(['workflowTaskCompletedEventAttributes', 'workflowTaskFailedEventAttributes', 'workflowTaskTimedOutEventAttributes']);
@@ -60,7 +58,7 @@ export function createStallWatch(deps: {
     if (d.status.name !== 'RUNNING') {
       // It may have recorded its result between the list and the describe: only a row still unfinished counts.
       const now = await deps.store.get(sub.platformId, sub.id);
-      if (!now || !UNFINISHED.has(now.status)) return undefined;
+      if (!now || !UNFINISHED_STATUSES.includes(now.status)) return undefined;
       return { ...base, action: 'closed', detail: d.status.name };
     }
     const attempt = d.raw.pendingWorkflowTask?.attempt ?? 0;

@@ -38,7 +38,7 @@ export function workflowInput(
       name: sub.file.name,
       sha256: sub.file.sha256,
       size: sub.file.size,
-      ...(sub.file.content && sub.file.content.length <= INLINE_FILE_BYTES ? { inlineBase64: sub.file.content.toString('base64') } : {}),
+      ...(sub.file.content ? { inlineBase64: sub.file.content.toString('base64') } : {}),
     },
     grading: sub.grading,
     ...(sub.callbackUrl ? { callbackUrl: sub.callbackUrl } : {}),

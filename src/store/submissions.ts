@@ -19,6 +19,9 @@ export interface NewSubmission {
   file: { name: string; sha256: string; content: Buffer };
 }
 
+/** Started and not yet over: what the stall watch looks at (migration 4 indexes exactly these). */
+export const UNFINISHED_STATUSES: readonly SubmissionStatus[] = ['queued', 'running', 'delivering'];
+
 export interface Submission {
   id: string;
   platformId: string;
@@ -34,7 +37,7 @@ export interface Submission {
   limits: Partial<ResourceLimits>;
   /** How its output is read, fixed at intake (a regrade reads it the same way). */
   grading: GradingSettings;
-  /** `content`: the bytes, when the API has them at hand (never read back from the database here). */
+  /** `content`: a small file's bytes, only as the API just received them (`withSmallFile`); never read back from the database. */
   file: { name: string; sha256: string; size: number; content?: Buffer };
   status: SubmissionStatus;
   attempts: number;
@@ -136,7 +139,7 @@ export function createSubmissionStore(db: Db) {
     /** Started but unfinished submissions unchanged for `olderThanMs`, the longest-unchanged first. */
     async listUnfinished(olderThanMs: number, limit: number): Promise<Submission[]> {
       const rows = await db.query<Row>(
-        `SELECT * FROM submissions WHERE status IN ('queued', 'running', 'delivering')
+        `SELECT * FROM submissions WHERE status IN (${UNFINISHED_STATUSES.map((s) => `'${s}'`).join(', ')})
            AND updated_at < now() - ($1::text || ' milliseconds')::interval
          ORDER BY updated_at LIMIT $2`,
         [String(olderThanMs), limit],
