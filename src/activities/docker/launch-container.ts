@@ -113,12 +113,15 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   try {
     const made = await createOrAdopt(deps, spec, bytes);
     container = made.container;
+    const host = { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue };
     if (!made.adopted) {
       await deps.collectors.attach(container, collectedOutputLimit(spec));
       await container.start();
+      // Started no later than now: the wall-clock kill counts from here (this host's clock; no inspect call).
+      return { ...host, containerId: container.id, startedAt: new Date().toISOString() };
     }
     const info = await container.inspect();
-    return { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue, containerId: info.Id, startedAt: info.State.StartedAt };
+    return { ...host, containerId: info.Id, startedAt: info.State.StartedAt };
   } catch (err) {
     deps.slots.release(name);
     if (container) deps.collectors.drop(container.id);

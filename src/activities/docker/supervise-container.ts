@@ -50,14 +50,15 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
     // Removed by someone else meanwhile (by hand, a daemon restart): what it printed may be cut short,
     // so this is no result to charge a student with.
     if (info.State.Status === 'removing' || info.State.Dead) throw lost();
-    // Docker's own clock decides: a container that ended at or after its deadline was over time, whoever
+    // Docker's own clock decides: a container that ran for its whole time limit was over time, whoever
     // stopped it (this timer, a previous worker's, the reaper). One that ended before it was not, even if
-    // this worker only looks at it later.
-    const finishedAt = Date.parse(info.State.FinishedAt);
+    // this worker only looks at it later. (The kill timer counts from a moment no earlier than Docker's
+    // start, so a killed container always ran its whole limit.)
+    const ranMs = Math.max(0, Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt));
     const result = interpretOutcome({
       exitCode: info.State.ExitCode,
-      durationMs: Math.max(0, finishedAt - Date.parse(info.State.StartedAt)),
-      timedOut: finishedAt >= deadline,
+      durationMs: ranMs,
+      timedOut: ranMs >= spec.limits.timeLimitSeconds * 1000,
       oomKilled: info.State.OOMKilled,
       outputLimitExceeded: output.exceeded,
       timeLimitSeconds: spec.limits.timeLimitSeconds,
