@@ -8,6 +8,7 @@ import { measureFloor, type FloorResult } from './floor/measure-floor';
 import { percentile, ProcessWatch } from './measure';
 import { rawGrading } from './raw';
 import { startBenchReceiver, type BenchReceiver } from './receiver';
+import { postJson } from './http-client';
 import { startBenchStack, type BenchStack } from './stack';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/setup/paths';
@@ -162,17 +163,12 @@ class Api {
   /** POST one submission; resolves with the HTTP status and how long the API took. */
   async post(workId: string, script: string): Promise<{ status: number; ms: number; sentAt: number }> {
     const sentAt = performance.now();
-    const res = await fetch(`${this.stack.apiUrl}/v1/submissions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.stack.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        image: BENCH_IMAGE.tag,
-        work_id: workId,
-        callback: this.receiver.url,
-        file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
-      }),
+    const res = await postJson(`${this.stack.apiUrl}/v1/submissions`, { authorization: `Bearer ${this.stack.apiKey}` }, {
+      image: BENCH_IMAGE.tag,
+      work_id: workId,
+      callback: this.receiver.url,
+      file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
     });
-    await res.arrayBuffer();
     return { status: res.status, ms: performance.now() - sentAt, sentAt };
   }
 }

@@ -118,7 +118,9 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
       const out = openSync(logFile, 'a');
       // BENCH_PROFILE=<dir>: V8 CPU profiles of the server and the worker, written there when they stop.
       const profile = process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-      const child = spawn(process.execPath, [...profile, BIN, role], { env: { ...env, ...extra }, stdio: ['ignore', out, out] });
+      // BENCH_NODE_FLAGS: more Node flags for the server and the worker (e.g. "--trace-gc", GC settings).
+      const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...profile, ...flags, BIN, role], { env: { ...env, ...extra }, stdio: ['ignore', out, out] });
       await waitForLine(child, logFile, ready, `gradeflow ${role}`, () => readFileSync(logFile, 'utf8'));
       return child;
     };
