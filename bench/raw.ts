@@ -6,6 +6,9 @@ import { submissionTar } from '../src/archives/submission-tar';
 import type { GradingSpec } from '../src/shared/types';
 import { BENCH_FLAVOUR } from './stack';
 
+/** The host id in the raw containers' labels. */
+export const RAW_HOST_ID = 'bench-raw';
+
 /**
  * The baseline: what a grading costs with nothing but dockerode, the same hardened HostConfig, the same
  * image and submission: create → copy the submission in → start → wait → logs → remove.
@@ -24,7 +27,7 @@ export async function rawGrading(docker: Dockerode, image: string, script: strin
     file: { name: 'grade.sh', sha256: '', size: script.length },
     grading: { format: 'auto' },
   };
-  const container = await docker.createContainer(containerOptions(spec, 'bench-raw', { allowRoot: false }));
+  const container = await docker.createContainer(containerOptions(spec, RAW_HOST_ID, { allowRoot: false }));
   let output = '';
   try {
     const tar = submissionTar({ name: 'grade.sh', content: Buffer.from(script) }, { maxEntries: 1, maxExpandedBytes: 1048576 });

@@ -6,7 +6,7 @@ import { ensureDocker } from '../src/setup/docker';
 import { ensureImageFromDir, ensureImages } from '../src/setup/images';
 import { measureFloor, type FloorResult } from './floor/measure-floor';
 import { percentile, ProcessWatch } from './measure';
-import { rawGrading } from './raw';
+import { RAW_HOST_ID, rawGrading } from './raw';
 import { startBenchReceiver, type BenchReceiver } from './receiver';
 import { postJson } from './http-client';
 import { startBenchStack, type BenchStack } from './stack';
@@ -293,7 +293,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         for (let done = 0, r = 0; done < n; done += perRound, r++) {
           const k = Math.min(perRound, n - done);
           const doRaw = async () => {
-            const b = await rawBatch(docker, k, script, c);
+            // Sampled like gradeflow's rounds, so that the sampling's own Docker calls weigh on both ways alike.
+            const { value: b } = await maxContainersDuring(docker, RAW_HOST_ID, () => rawBatch(docker, k, script, c));
             raw.wallMs += b.wallMs;
             raw.latencies.push(...b.latencies);
           };
