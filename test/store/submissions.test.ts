@@ -25,7 +25,7 @@ const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<vo
       const name = `gradeflow_${randomUUID().replace(/-/g, '')}`;
       await admin.exec(`CREATE DATABASE ${name}`);
       const db = await openDb({ databaseUrl: inject('postgresUrl').replace(/\/postgres$/, `/${name}`), dataDir: '' });
-      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name}`); await admin.close(); } };
+      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name} WITH (FORCE)`); await admin.close(); } };
     },
   ],
 ];
