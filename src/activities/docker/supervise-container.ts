@@ -36,12 +36,13 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
   let handOver = false;
   let removed = false;
   const lost = () => ApplicationFailure.nonRetryable(`container ${started.containerId} disappeared`, ErrorTypes.ContainerLost);
-  const kill = (): void => {
-    container.kill().catch(() => undefined);
-  };
   const stopHeartbeat = keepHeartbeating(ctx, 1000, () => started);
-  const deadline = Date.parse(started.startedAt) + spec.limits.timeLimitSeconds * 1000;
-  const timer = setTimeout(kill, Math.max(0, deadline - Date.now()));
+  const limitMs = spec.limits.timeLimitSeconds * 1000;
+  // Whether the wall-clock kill found the container still running (Docker answers 409 to one that ended).
+  let timerKill: Promise<boolean> | undefined;
+  const timer = setTimeout(() => {
+    timerKill = container.kill().then(() => true, () => false);
+  }, Math.max(0, Date.parse(started.startedAt) + limitMs - Date.now()));
   try {
     const collector = await deps.collectors.for(container, collectedOutputLimit(spec));
     await Promise.race([collector.finished, ctx.cancelled]);
@@ -50,15 +51,15 @@ export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec
     // Removed by someone else meanwhile (by hand, a daemon restart): what it printed may be cut short,
     // so this is no result to charge a student with.
     if (info.State.Status === 'removing' || info.State.Dead) throw lost();
-    // Docker's own clock decides: a container that ran for its whole time limit was over time, whoever
-    // stopped it (this timer, a previous worker's, the reaper). One that ended before it was not, even if
-    // this worker only looks at it later. (The kill timer counts from a moment no earlier than Docker's
-    // start, so a killed container always ran its whole limit.)
+    // Over time: killed by this timer, or (Docker's own clock) ran for its whole limit, whoever stopped it
+    // (a previous worker's timer, the reaper). One that ended before its limit was not, even if this
+    // worker only looks at it later.
     const ranMs = Math.max(0, Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt));
+    const killedByTimer = timerKill ? await timerKill : false;
     const result = interpretOutcome({
       exitCode: info.State.ExitCode,
       durationMs: ranMs,
-      timedOut: ranMs >= spec.limits.timeLimitSeconds * 1000,
+      timedOut: killedByTimer || ranMs >= limitMs,
       oomKilled: info.State.OOMKilled,
       outputLimitExceeded: output.exceeded,
       timeLimitSeconds: spec.limits.timeLimitSeconds,
