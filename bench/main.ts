@@ -20,6 +20,7 @@ const program = new Command()
   .option('--floor <n>', 'workflows for the Temporal floor measurement (0 to skip)', String(DEFAULT_OPTIONS.floor))
   .option('--burst-stall <seconds>', 'stop waiting for the burst after this long without a callback', String(DEFAULT_OPTIONS.burstStallMs / 1000))
   .option('--clients <n>', 'concurrent API clients for intake and burst', String(DEFAULT_OPTIONS.clients))
+  .option('--control-nice <n>', 'nice value of API, Temporal and PostgreSQL (0: same priority as grading)', String(DEFAULT_OPTIONS.controlNice))
   .option('--out <file>', 'where to write the JSON result', path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'))
   .parse();
 
@@ -43,6 +44,7 @@ runBench({
   floor: Number(o.floor),
   burstStallMs: Number(o.burstStall) * 1000,
   clients: Number(o.clients),
+  controlNice: Number(o.controlNice),
   log: (line) => process.stderr.write(`bench: ${line}\n`),
   onPartial: (partial) => write({ ...partial, partial: true }),
 }).then(

@@ -33,6 +33,11 @@ export interface BenchOptions {
   burstStallMs: number;
   /** Concurrent API clients for intake and burst. */
   clients: number;
+  /**
+   * Nice value of the control plane (API, Temporal, PostgreSQL) against the grading path (grading host,
+   * dockerd, containers), as docker-compose.yml sets CPU shares; 0 for equal priority.
+   */
+  controlNice: number;
   temporalAddress?: string;
   log?: (line: string) => void;
   /** Called with the result so far after each phase (a long run leaves its numbers even if stopped). */
@@ -50,6 +55,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   floor: 300,
   burstStallMs: 600_000,
   clients: 32,
+  controlNice: 10,
 };
 
 interface Stats {
@@ -76,6 +82,8 @@ interface IntakeResult {
   acceptedPerS: number;
   p50Ms: number;
   p99Ms: number;
+  /** The ten slowest POSTs and when each was sent (ms after the first). */
+  slowest: Array<{ atMs: number; ms: number }>;
   drainedS: number;
 }
 
@@ -198,11 +206,13 @@ async function gradeflowBatch(api: Api, receiver: BenchReceiver, n: number, scri
 async function measureIntake(api: Api, n: number, clients: number) {
   const ids = Array.from({ length: n }, () => `i-${randomUUID()}`);
   const times: number[] = [];
+  const sent: Array<{ atMs: number; ms: number }> = [];
   let accepted = 0;
   const begin = performance.now();
   await pool(ids, clients, async (id) => {
     const r = await api.post(id, SCRIPTS.trivial());
     times.push(r.ms);
+    sent.push({ atMs: round(r.sentAt - begin), ms: round(r.ms) });
     if (r.status === 202) accepted++;
   });
   const postS = (performance.now() - begin) / 1000;
@@ -217,6 +227,7 @@ async function measureIntake(api: Api, n: number, clients: number) {
       acceptedPerS: round(accepted / postS, 1),
       p50Ms: round(percentile(times, 50), 1),
       p99Ms: round(percentile(times, 99), 1),
+      slowest: sent.sort((a, b) => b.ms - a.ms).slice(0, 10),
     },
   };
 }
@@ -252,7 +263,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const cpuIterations = options.workloads.includes('cpu') ? await calibrateCpu(docker) : 0;
   if (cpuIterations) log(`cpu workload: ${cpuIterations} awk iterations ≈ 1 s of CPU`);
 
-  const stack = await startBenchStack(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {});
+  const stack = await startBenchStack({ controlNice: options.controlNice, ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}) });
   const receiver = await startBenchReceiver();
   const api = new Api(stack, receiver);
   const watch = new ProcessWatch();
@@ -453,6 +464,7 @@ function judge(r: BenchResult): BenchResult['targets'] {
 export function formatResult(r: BenchResult): string {
   const lines: string[] = [];
   const cpu = (c: CellResult) => Object.entries(c.cpuSecondsPerSubmission).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`control plane (API, Temporal, PostgreSQL) at nice ${r.options.controlNice ?? 0}; grading host and dockerd at 0`);
   lines.push('workload  c  items  raw/s   gradeflow/s  ratio  e2e p50/p95/p99 ms      max ctr  CPU s per submission');
   for (const c of r.cells) {
     lines.push(
@@ -480,7 +492,10 @@ export function formatResult(r: BenchResult): string {
     );
   }
   for (const [label, i] of [['intake (grading host frozen)', r.intake], ['intake while grading', r.intakeUnderLoad]] as const) {
-    if (i) lines.push(`${label}: ${i.posts} POSTs from ${i.clients} clients: ${i.acceptedPerS}/s accepted, p50 ${i.p50Ms} ms, p99 ${i.p99Ms} ms`);
+    if (i) {
+      lines.push(`${label}: ${i.posts} POSTs from ${i.clients} clients: ${i.acceptedPerS}/s accepted, p50 ${i.p50Ms} ms, p99 ${i.p99Ms} ms`);
+      lines.push(`  slowest (sent at ms → took ms): ${i.slowest.map((x) => `${x.atMs}→${x.ms}`).join(', ')}`);
+    }
   }
   if (r.burst) {
     lines.push(

@@ -16,6 +16,7 @@ describe('benchmark smoke run', () => {
       floor: 5,
       burstStallMs: 120_000,
       clients: 4,
+      controlNice: 10,
       temporalAddress: inject('temporalAddress'),
     });
     expect(result.cells).toHaveLength(4);
