@@ -143,8 +143,8 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     };
     // The readiness lines are logged at info; the processes log at warn otherwise.
     children.push(await launch('server', { GRADEFLOW_LOG_LEVEL: 'info' }, 'gradeflow server listening'));
-    // The control plane (API, Temporal, PostgreSQL) at a lower CPU priority than the grading path (grading
-    // host, dockerd, containers), as docker-compose.yml runs it: its work can wait a few milliseconds.
+    // --control-nice: the control plane (API, Temporal, PostgreSQL) at a lower CPU priority than the grading
+    // path (grading host, dockerd, containers), to see whether grading first helps on a shared machine.
     if (opts.controlNice) for (const pid of [children[0]!.pid!, devServer?.pid, postgres?.pid]) if (pid) reniceTree(pid, opts.controlNice);
 
     return {
