@@ -35,23 +35,11 @@ async function openPglite(dataDir: string): Promise<Db> {
 const POOL_SIZE = 10;
 
 /**
- * Bring the pool back to its size after a connection broke. A pool opens a connection only when none is
- * idle, so this takes the idle ones for the moment it takes to open the missing ones (a rare event).
- */
-function refill(pool: pg.Pool): void {
-  const missing = POOL_SIZE - pool.totalCount;
-  if (missing <= 0 || pool.ending) return;
-  void Promise.allSettled(Array.from({ length: pool.idleCount + missing }, () => pool.connect())).then((all) => {
-    for (const c of all) if (c.status === 'fulfilled') c.value.release();
-  });
-}
-
-/**
  * A pool whose connections are opened before the first request and kept while idle: opening one costs
  * the server a process and the request that waits for it tens of milliseconds, and a burst of POSTs after
  * a quiet spell would otherwise pay that ten times over (measured: the first 32 of a burst at 150–250 ms).
- * A connection that breaks (a restart of the server) is replaced at once. Starts with those that opened;
- * fails only when none did.
+ * A connection that breaks (a restart of the server) is opened again when next needed. Starts with those
+ * that opened; fails only when none did.
  */
 async function openPostgres(url: string): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, min: POOL_SIZE });
@@ -62,7 +50,6 @@ async function openPostgres(url: string): Promise<Db> {
     await pool.end();
     throw (opened[0] as PromiseRejectedResult).reason; // server down, bad URL, refused login
   }
-  pool.on('remove', () => refill(pool));
   const wrap = (q: pg.Pool | pg.PoolClient) => ({
     kind: 'postgres' as const,
     query: async <T>(sql: string, params?: unknown[]) => (await q.query(sql, params)).rows as T[],

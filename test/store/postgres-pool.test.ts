@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db';
 import { freePort } from '../../src/setup/free-port';
 
-/** The server's connections to PostgreSQL: opened at start, kept, replaced when one breaks. */
+/** The server's connections to PostgreSQL: opened before the first request and kept. */
 describe('PostgreSQL connection pool', () => {
   let admin: Db;
   let db: Db;
@@ -26,19 +26,9 @@ describe('PostgreSQL connection pool', () => {
     expect(await backendsOf()).toHaveLength(10);
   });
 
-  it('replaces connections that the server ends, and keeps answering', async () => {
-    const before = await backendsOf();
-    const ended = before.slice(0, 3);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [ended]);
-    await vi.waitFor(
-      async () => {
-        const now = await backendsOf();
-        expect(now.filter((pid) => ended.includes(pid))).toEqual([]);
-        expect(now).toHaveLength(10);
-      },
-      { timeout: 10_000, interval: 100 },
-    );
-    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  it('keeps them while idle, past the usual 10 s idle timeout', async () => {
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect(await backendsOf()).toHaveLength(10);
   });
 
   it('refuses to open, with the reason, when no connection can be made', async () => {
