@@ -21,6 +21,7 @@ const program = new Command()
   .option('--burst-stall <seconds>', 'stop waiting for the burst after this long without a callback', String(DEFAULT_OPTIONS.burstStallMs / 1000))
   .option('--clients <n>', 'concurrent API clients for intake and burst', String(DEFAULT_OPTIONS.clients))
   .option('--control-nice <n>', 'nice value of API, Temporal and PostgreSQL (0: same priority as grading)', String(DEFAULT_OPTIONS.controlNice))
+  .option('--split-cores', 'control plane (and this client) on CPU 0, grading host, dockerd and containers on the other CPUs')
   .option('--out <file>', 'where to write the JSON result', path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'))
   .parse();
 
@@ -45,6 +46,7 @@ runBench({
   burstStallMs: Number(o.burstStall) * 1000,
   clients: Number(o.clients),
   controlNice: Number(o.controlNice),
+  splitCores: Boolean(o.splitCores),
   log: (line) => process.stderr.write(`bench: ${line}\n`),
   onPartial: (partial) => write({ ...partial, partial: true }),
 }).then(

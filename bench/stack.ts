@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../src/setup/paths';
 import { postgresBinDir, startTempPostgres, type TempPostgres } from '../src/setup/postgres';
 import { ensureTemporalCli } from '../src/setup/temporal-cli';
 import { startDevServer, type DevServer } from '../src/setup/temporal-dev-server';
+import { dockerdPid, pinTree, reniceTree, splitCores } from './placement';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
 
@@ -26,23 +27,6 @@ export interface BenchStack {
   /** Freeze (SIGSTOP) or thaw (SIGCONT) the grading host, e.g. to measure the API as if grading ran elsewhere. */
   pauseWorker(paused: boolean): void;
   stop(): Promise<void>;
-}
-
-/** Every thread of `pid` and of its descendants, at a lower priority (Linux nice is per thread). */
-function reniceTree(pid: number, nice: number): void {
-  const tids: number[] = [];
-  const walk = (p: number): void => {
-    try {
-      tids.push(...readdirSync(`/proc/${p}/task`).map(Number));
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) walk(Number(c));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  };
-  walk(pid);
-  for (const tid of tids) spawnSync('renice', ['-n', String(nice), '-p', String(tid)], { stdio: 'ignore' });
 }
 
 function waitForLine(child: ChildProcess, logFile: string, text: string, what: string, log: () => string): Promise<void> {
@@ -65,12 +49,20 @@ function waitForLine(child: ChildProcess, logFile: string, text: string, what: s
  * measured: a Temporal dev server (or the one given), PostgreSQL (when its binaries are installed; else the
  * server's embedded PGlite), `gradeflow server` and `gradeflow worker`.
  */
-export async function startBenchStack(opts: { temporalAddress?: string; logLevel?: string; controlNice?: number } = {}): Promise<BenchStack> {
+export async function startBenchStack(opts: { temporalAddress?: string; logLevel?: string; controlNice?: number; splitCores?: boolean } = {}): Promise<BenchStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-bench-'));
   const children: ChildProcess[] = [];
   let devServer: DevServer | undefined;
   let postgres: TempPostgres | undefined;
   let worker: ChildProcess | undefined;
+  // --split-cores: the control plane (and this process, the platform's side) on CPU 0; the grading path on
+  // the others. Children started from here inherit CPU 0; dockerd and the grading host are moved.
+  const split = opts.splitCores ? splitCores() : undefined;
+  const dockerd = split ? dockerdPid() : 0;
+  if (split) {
+    pinTree(process.pid, split.control);
+    pinTree(dockerd, split.grading);
+  }
   const stopAll = async (): Promise<void> => {
     for (const c of [worker, ...children].reverse()) {
       if (c && c.exitCode === null) {
@@ -80,6 +72,10 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     }
     await postgres?.stop();
     await devServer?.stop();
+    if (split) {
+      pinTree(dockerd, split.all);
+      pinTree(process.pid, split.all);
+    }
     // BENCH_LOGS=<dir>: keep the processes' logs (e.g. to read what the stall watch did in a burst).
     if (process.env.BENCH_LOGS) {
       mkdirSync(process.env.BENCH_LOGS, { recursive: true });
@@ -167,6 +163,7 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
           await new Promise((r) => worker!.once('exit', r));
         }
         worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info' }, 'grading host polling');
+        if (split) pinTree(worker.pid!, split.grading);
       },
       pauseWorker(paused: boolean) {
         if (worker?.pid) process.kill(worker.pid, paused ? 'SIGSTOP' : 'SIGCONT');

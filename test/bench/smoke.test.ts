@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { dockerdPid, splitCores } from '../../bench/placement';
 import { formatResult, runBench } from '../../bench/run';
 
 /** The benchmark, tiny, so that it cannot rot: every part runs, nothing is timed. */
@@ -16,7 +18,8 @@ describe('benchmark smoke run', () => {
       floor: 5,
       burstStallMs: 120_000,
       clients: 4,
-      controlNice: 10,
+      controlNice: 0,
+      splitCores: true,
       temporalAddress: inject('temporalAddress'),
     });
     expect(result.cells).toHaveLength(4);
@@ -35,5 +38,8 @@ describe('benchmark smoke run', () => {
     expect(result.floor!.cpuSecondsPerWorkflow.sdk).toBeGreaterThan(0);
     expect(result.peakRssMb.worker).toBeGreaterThan(0);
     expect(formatResult(result)).toContain('targets:');
+    expect(formatResult(result)).toContain('on CPU 0');
+    // --split-cores gives dockerd its CPUs back when it ends.
+    expect(readFileSync(`/proc/${dockerdPid()}/status`, 'utf8')).toMatch(new RegExp(`Cpus_allowed_list:\\s*${splitCores().all}\\n`));
   }, 600_000);
 });
