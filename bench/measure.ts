@@ -48,6 +48,11 @@ function tree(root: number, stats: ProcStat[]): ProcStat[] {
   return out;
 }
 
+/** The PIDs of a process and all its descendants alive now. */
+export function processTree(root: number): number[] {
+  return tree(root, allStats()).map((s) => s.pid);
+}
+
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

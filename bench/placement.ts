@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { processTree } from './measure';
 
 /**
  * Where the bench's processes run on this machine's cores: at a lower priority (`--control-nice`) or on
@@ -10,19 +11,13 @@ import os from 'node:os';
 
 /** Every thread of `pid` and of its descendants (those alive now). */
 function threadsOfTree(pid: number): number[] {
-  const tids: number[] = [];
-  const walk = (p: number): void => {
+  return processTree(pid).flatMap((p) => {
     try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        tids.push(Number(t));
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) walk(Number(c));
-      }
+      return readdirSync(`/proc/${p}/task`).map(Number);
     } catch {
-      // gone meanwhile
+      return []; // gone meanwhile
     }
-  };
-  walk(pid);
-  return tids;
+  });
 }
 
 /** `pid` and its descendants, every thread, at nice `nice`. */
