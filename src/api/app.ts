@@ -1,5 +1,12 @@
 import multipart from '@fastify/multipart';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { GradeflowConfig } from '../config/schema';
 import type { AssignmentStore } from '../store/assignments';
 import type { SubmissionStore } from '../store/submissions';
@@ -7,8 +14,9 @@ import { ApiError } from './errors';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes, type HealthChecks } from './routes/health';
 import { registerSchemaRoutes } from './routes/schemas';
-import { registerSubmissionRoutes } from './routes/submissions';
+import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
 import type { GradingClient } from './temporal-client';
+import type { OwnedStarts } from './workflow-ownership';
 import type { WorkflowStarter } from './workflow-starter';
 
 export interface AppDeps {
@@ -16,12 +24,20 @@ export interface AppDeps {
   store: SubmissionStore;
   assignments: AssignmentStore;
   grading: GradingClient;
+  /** Starts and regrades of the submission's own workflow. */
+  owned: OwnedStarts;
   /** Starts accepted submissions' workflows after the answer. */
   starter: WorkflowStarter;
   health: HealthChecks;
   /** A pino logger, or false for silence (tests). */
   logger: FastifyBaseLogger | false;
 }
+
+/**
+ * The longest path parameter (an id, percent-encoded: 3 characters per byte) routes accept; ids themselves
+ * are up to 200 characters on every route (`checkId`), anything longer is refused in the API's shape.
+ */
+const MAX_PARAM_LENGTH = 1024;
 
 /** Map Fastify's own errors (body limits, bad JSON, multipart limits) onto the API's error shape. */
 function toApiError(err: FastifyError): ApiError {
@@ -40,7 +56,20 @@ function toApiError(err: FastifyError): ApiError {
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
+    case 'FST_MP_PREMATURE_CLOSE':
       return new ApiError(400, 'invalid_multipart', err.message);
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      return new ApiError(400, 'invalid_multipart', 'a part declared as application/json is not valid JSON');
+    case 'FST_PROTO_VIOLATION':
+      return new ApiError(400, 'invalid_multipart', 'a field is named like a prototype property (__proto__, constructor)');
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'bad_url', 'the URL is malformed');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'uri_too_long', `an id in the URL is longer than ${MAX_PARAM_LENGTH} characters`);
+  }
+  // busboy's own errors (e.g. a multipart content type without a boundary) carry no code.
+  if (!err.code && !err.statusCode && /^(Multipart: |Unexpected end of (multipart|form) data|Malformed part header)/.test(err.message)) {
+    return new ApiError(400, 'invalid_multipart', `the multipart body is malformed: ${err.message}`);
   }
   if (err.validation) {
     const v = err.validation[0];
@@ -63,14 +92,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // JSON uploads carry the file in base64 (4/3 larger) plus the other fields.
     bodyLimit: Math.ceil((maxFile * 4) / 3) + 256 * 1024,
+    // Ids of up to 200 characters on every route (Fastify's default of 100 refused longer assignment ids).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors Fastify raises before routing (bad URL, over-long parameter) in the API's shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const apiError = toApiError(err as FastifyError);
+      void (reply as FastifyReply).status(apiError.statusCode).send(apiError.toBody());
+    },
   });
   await app.register(multipart, {
-    limits: { fileSize: maxFile, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 40 },
+    // A field over fieldSize is refused (413 naming it), never cut: sized to the largest valid field
+    // (params). Fields beyond the known ones are refused as they arrive; `fields` bounds what is buffered.
+    limits: { fileSize: maxFile, files: 1, fields: 16, fieldSize: MAX_FIELD_BYTES, parts: 20 },
   });
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  const answer = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
     if (apiError.statusCode >= 500) req.log.error({ err }, 'request failed');
     void reply.status(apiError.statusCode).send(apiError.toBody());
+  };
+  app.setErrorHandler(answer);
+  // A compressed body is not decompressed: read as plain text it would be garbage, or worse, be misread.
+  app.addHook('onRequest', async (req) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
+      throw new ApiError(415, 'unsupported_media_type', `Content-Encoding "${encoding}" is not supported; send the body uncompressed`);
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };

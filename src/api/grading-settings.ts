@@ -12,6 +12,9 @@ export interface RawGradingFields {
   max_grade?: unknown;
 }
 
+/** A decimal number as text: digits, an optional fraction and exponent. */
+const DECIMAL_RE = /^\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /** A field left out: missing, null, or an empty form field. */
 export const isAbsent = (v: unknown): boolean => v === undefined || v === null || v === '';
 
@@ -33,7 +36,8 @@ export function parseGradingFields(raw: RawGradingFields, prefix = ''): Partial<
     out.resultsFile = file;
   }
   if (!isAbsent(raw.max_grade)) {
-    const n = typeof raw.max_grade === 'string' ? Number(raw.max_grade) : raw.max_grade;
+    // A form field is text: decimal only (Number() would also read "0x10" as 16, "0b1" as 1).
+    const n = typeof raw.max_grade === 'string' ? (DECIMAL_RE.test(raw.max_grade) ? Number(raw.max_grade) : NaN) : raw.max_grade;
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw invalid(`${prefix}max_grade`, 'must be a number above 0');
     out.maxGrade = n;
   }

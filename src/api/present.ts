@@ -1,6 +1,8 @@
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
 
+const FINISHED: readonly string[] = ['completed', 'failed', 'cancelled'];
+
 /**
  * The API's view of a submission: stored facts, with live progress from the workflow while it runs.
  * Snake_case, as platforms (and correctomatic's body) expect.
@@ -28,6 +30,8 @@ export function presentSubmission(
     course_id: sub.courseId,
     created_at: sub.createdAt.toISOString(),
     updated_at: sub.updatedAt.toISOString(),
+    // Why it is not progressing (stall watch), while it is unfinished: a platform can see it, not only the log.
+    ...(sub.problem && !FINISHED.includes(sub.status) ? { problem: sub.problem } : {}),
     ...(live ? { progress: { phase: live.phase, attempt: live.attempt, host: live.host ?? null, timings: presentTimings(live.timings), regrade_pending: live.regradePending } } : {}),
     // Results stored before comments and tests were always present get them as empty lists.
     result: latest ? { ...latest.result, comments: latest.result.comments ?? [], tests: latest.result.tests ?? [] } : null,

@@ -15,6 +15,7 @@ import { buildApp } from './app';
 import { createStallWatch, type StallWatch } from './stall-watch';
 import { WorkflowStarter } from './workflow-starter';
 import { createGradingClient } from './temporal-client';
+import { createOwnedStarts } from './workflow-ownership';
 
 export interface RunningServer {
   url: string;
@@ -63,12 +64,15 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   });
   const workerDone = worker.run();
 
-  const starter = new WorkflowStarter(grading, store, log);
+  // Starts make sure the workflow is the submission's own (rows of the old id scheme may share one).
+  const owned = createOwnedStarts({ grading, store, log });
+  const starter = new WorkflowStarter(owned, store, log);
   const app = await buildApp({
     config,
     store,
     assignments: createAssignmentStore(db),
     grading,
+    owned,
     starter,
     logger: log,
     health: {
@@ -91,7 +95,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   timer.unref();
   await reconcile().catch((err) => log.error({ err }, 'reconcile failed'));
 
-  const stallWatch = createStallWatch({ client, store, config, log });
+  const stallWatch = createStallWatch({ client, store, owned, config, log });
   let sweeping = false;
   const stallTimer = setInterval(() => {
     if (sweeping) return;

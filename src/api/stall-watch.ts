@@ -3,6 +3,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GradeflowConfig } from '../config/schema';
 import { UNFINISHED_STATUSES, type Submission, type SubmissionStore } from '../store/submissions';
+import { workflowOwner } from './temporal-client';
+import type { OwnedStarts } from './workflow-ownership';
 
 /** What one check found about one unfinished submission. */
 export interface Stall {
@@ -14,9 +16,12 @@ export interface Stall {
    * task (activity results before it are kept, so nothing is graded again), in a new run that no worker
    * has in its cache. `still-stalled`: the same after this process already reset it once (a bug that a
    * reset cannot cure: an operator must look). `closed`: its workflow ended (e.g. terminated from the
-   * Temporal UI) before it recorded a result.
+   * Temporal UI) before it recorded a result. `repaired`: its workflow id was another submission's (rows
+   * stored under the old id scheme: a work_id equal to an earlier submission's id), so it had never been
+   * graded; it was moved to a workflow id of its own and started. `foreign`: the same, and it could not be
+   * repaired (an operator must look).
    */
-  action: 'reset' | 'still-stalled' | 'closed';
+  action: 'reset' | 'still-stalled' | 'closed' | 'repaired' | 'foreign';
   /** How often the workflow task has been tried in a row; the close status for `closed`. */
   detail: string;
 }
@@ -29,11 +34,15 @@ const TASK_FINISH_EVENTS = new Set(['workflowTaskCompletedEventAttributes', 'wor
  * the submissions that have been unfinished and unchanged the longest, and asks Temporal about each
  * one's workflow. Waiting in a queue behind others is normal and left alone; a workflow whose task keeps
  * failing or timing out (seen once under a 10,000-submission burst: one run's task never completed again)
- * is reset once, and reported; a workflow that ended without recording is reported.
+ * is reset once, and reported; a workflow that ended without recording is reported; a submission whose
+ * workflow is another submission's is given its own and started. What it reports is also noted on the
+ * submission, and `GET` shows it (`problem`) while the submission is unfinished.
  */
 export function createStallWatch(deps: {
   client: Client;
-  store: Pick<SubmissionStore, 'listUnfinished' | 'get'>;
+  store: Pick<SubmissionStore, 'listUnfinished' | 'get' | 'noteProblem'>;
+  /** Repairs a submission found under another's workflow. */
+  owned: Pick<OwnedStarts, 'repair'>;
   config: GradeflowConfig;
   log: Logger;
 }) {
@@ -55,6 +64,17 @@ export function createStallWatch(deps: {
   const check = async (sub: Submission): Promise<Stall | undefined> => {
     const d = await client.workflow.getHandle(sub.workflowId).describe();
     const base = { submissionId: sub.id, workflowId: sub.workflowId, runId: d.runId };
+    // Whatever its state, a run that grades another submission does nothing for this one.
+    const owner = await workflowOwner(client, config.temporal.namespace, sub.workflowId, d.runId);
+    if (owner !== undefined && owner !== sub.id) {
+      const problem = `its workflow ${sub.workflowId} belongs to submission ${owner}`;
+      try {
+        const moved = await deps.owned.repair(sub, owner);
+        return { ...base, action: 'repaired', detail: `${problem}; moved to ${moved.workflowId} and started` };
+      } catch (err) {
+        return { ...base, action: 'foreign', detail: `${problem}; could not be repaired: ${(err as Error).message}` };
+      }
+    }
     if (d.status.name !== 'RUNNING') {
       // It may have recorded its result between the list and the describe: only a row still unfinished counts.
       const now = await deps.store.get(sub.platformId, sub.id);
@@ -89,8 +109,18 @@ export function createStallWatch(deps: {
         });
         if (!stall) continue;
         found.push(stall);
-        const level = stall.action === 'reset' ? 'warn' : 'error';
-        log[level]({ stall }, `stall watch: submission ${stall.submissionId} ${stall.action === 'reset' ? 'was stalled; its workflow was reset' : stall.action === 'closed' ? 'is unfinished but its workflow has ended' : 'is still stalled after a reset'} (${stall.detail})`);
+        const level = stall.action === 'reset' || stall.action === 'repaired' ? 'warn' : 'error';
+        const what = {
+          reset: 'was stalled; its workflow was reset',
+          closed: 'is unfinished but its workflow has ended',
+          'still-stalled': 'is still stalled after a reset',
+          repaired: 'was never graded: it shared a workflow with another submission; repaired',
+          foreign: 'is never graded: it shares a workflow with another submission',
+        }[stall.action];
+        log[level]({ stall }, `stall watch: submission ${stall.submissionId} ${what} (${stall.detail})`);
+        // What an operator must look at is also on the submission, for the platform to see.
+        const problem = stall.action === 'reset' || stall.action === 'repaired' ? null : `stalled: ${what} (${stall.detail})`;
+        await deps.store.noteProblem(stall.submissionId, problem).catch((err: unknown) => log.warn({ err }, 'stall watch could not note a problem'));
       }
       return found;
     },

@@ -26,27 +26,77 @@ function summary(sub: Submission): string {
   return `Grade ${sub.file.name} with ${sub.image}${who ? ` (${who})` : ''}`;
 }
 
+/**
+ * What a start found: `started` (this call or an earlier one started this submission's workflow), or the
+ * id was already taken by a workflow of another submission (`ownedBy`), which is not this one's grading.
+ */
+export type StartOutcome = { started: true } | { started: false; ownedBy: string };
+
+/**
+ * The submission a workflow's current run grades: the `submissionId` of its input (every run of
+ * gradeSubmissionWorkflow, whether started, signal-started or reset, carries one). Undefined when there is
+ * no such workflow or its input names none (not a gradeflow run).
+ */
+export async function workflowOwner(client: Client, namespace: string, workflowId: string, runId?: string): Promise<string | undefined> {
+  let events;
+  try {
+    const res = await client.workflowService.getWorkflowExecutionHistory({
+      namespace,
+      execution: { workflowId, ...(runId ? { runId } : {}) },
+      maximumPageSize: 1,
+    });
+    events = res.history?.events ?? [];
+  } catch (err) {
+    if ((err as { code?: number }).code === 5 /* NOT_FOUND */) return undefined;
+    throw err;
+  }
+  const payload = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  try {
+    const input = client.options.loadedDataConverter.payloadConverter.fromPayload<unknown>(payload);
+    const id = typeof input === 'object' && input !== null ? (input as { submissionId?: unknown }).submissionId : undefined;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The API's side of Temporal: start a submission's workflow, ask it to regrade, read its progress. */
 export function createGradingClient(client: Client, config: GradeflowConfig) {
   return {
-    /** Idempotent: a second call for the same submission neither fails nor grades twice. */
-    async start(sub: Submission): Promise<void> {
+    /**
+     * Idempotent: a second call for the same submission neither fails nor grades twice. A workflow id
+     * already in use (running, or closed: ids are not reused) is this submission's only if its run's input
+     * says so; otherwise the answer names the submission it belongs to, and nothing was started.
+     */
+    async start(sub: Submission): Promise<StartOutcome> {
       const input = workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true });
       try {
         await client.workflow.start(gradeSubmissionWorkflow, {
           workflowId: sub.workflowId,
           taskQueue: input.taskQueues.control,
           args: [input],
+          // A taken id fails the start (below) instead of silently answering with whoever holds it.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           requestEagerStart: true,
           typedSearchAttributes: searchAttributes(sub),
           staticSummary: summary(sub),
           staticDetails: `submission \`${sub.id}\` · platform \`${sub.platformId}\` · flavour \`${sub.flavour}\``,
         });
+        return { started: true };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
+      // Usually our own earlier start (a retry, a repeated POST, the reconcile); with a stored id of the old
+      // scheme it can be another submission's workflow.
+      const owner = await workflowOwner(client, config.temporal.namespace, sub.workflowId);
+      return owner === undefined || owner === sub.id ? { started: true } : { started: false, ownedBy: owner };
+    },
+
+    /** Which submission the current run of this workflow id grades (see `workflowOwner`). */
+    owner(workflowId: string): Promise<string | undefined> {
+      return workflowOwner(client, config.temporal.namespace, workflowId);
     },
 
     /**

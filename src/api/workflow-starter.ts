@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Submission, SubmissionStore } from '../store/submissions';
-import type { GradingClient } from './temporal-client';
 
 /**
  * Starts submissions' workflows after the API has answered. A submission is accepted once its row is
@@ -30,7 +29,8 @@ export class WorkflowStarter {
   private marking?: Promise<void>;
 
   constructor(
-    private readonly grading: Pick<GradingClient, 'start'>,
+    /** Starts one submission's workflow, idempotently (the server's: `OwnedStarts`); throws when it could not. */
+    private readonly grading: { start(sub: Submission): Promise<unknown> },
     private readonly store: Pick<SubmissionStore, 'markQueued'>,
     private readonly log: Logger,
     private readonly concurrency = 2,

@@ -86,6 +86,11 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
     name: 'stall watch: unfinished submissions by age',
     sql: `CREATE INDEX submissions_unfinished ON submissions (updated_at) WHERE status IN ('queued', 'running', 'delivering');`,
   },
+  {
+    id: 5,
+    name: 'why an unfinished submission is not progressing (stall watch, workflow id taken by another submission)',
+    sql: `ALTER TABLE submissions ADD COLUMN problem text;`,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

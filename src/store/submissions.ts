@@ -43,6 +43,8 @@ export interface Submission {
   attempts: number;
   createdAt: Date;
   updatedAt: Date;
+  /** Why it is not progressing, as the stall watch or a start found (shown while it is unfinished); null when nothing is known. */
+  problem: string | null;
 }
 
 export interface AttemptRecord {
@@ -84,6 +86,7 @@ function toSubmission(r: Row): Submission {
     attempts: r.attempts as number,
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
+    problem: (r.problem as string | null | undefined) ?? null,
   };
 }
 
@@ -153,6 +156,24 @@ export function createSubmissionStore(db: Db) {
       await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'received'`, [ids]);
     },
 
+    /**
+     * Give a submission another workflow id, when its stored one turned out to be another submission's.
+     * Idempotent and safe with several servers: whoever comes second finds it already moved to `to`.
+     * Undefined when the row has neither id (it was moved elsewhere).
+     */
+    async moveWorkflowId(id: string, from: string, to: string): Promise<Submission | undefined> {
+      const rows = await db.query<Row>(
+        `UPDATE submissions SET workflow_id = $3, problem = NULL, updated_at = now()
+         WHERE id = $1 AND workflow_id IN ($2, $3) RETURNING *`,
+        [id, from, to],
+      );
+      return rows[0] ? toSubmission(rows[0]) : undefined;
+    },
+
+    /** Note (or clear, with null) why a submission is not progressing; `GET` shows it while it is unfinished. */
+    async noteProblem(id: string, problem: string | null): Promise<void> {
+      await db.query('UPDATE submissions SET problem = $2 WHERE id = $1 AND problem IS DISTINCT FROM $2', [id, problem]);
+    },
 
     async file(sha256: string): Promise<Buffer | undefined> {
       const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);

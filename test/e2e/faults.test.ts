@@ -72,7 +72,7 @@ describe('an operator cancels a run', () => {
     await stack.waitFor(id, (b) => b.status === 'running');
     const container = await containerOf(id);
 
-    await client.workflow.getHandle('submission/test/cancel-me').cancel();
+    await client.workflow.getHandle('submission/test/w/cancel-me').cancel();
     const cancelled = await stack.waitFor(id, (b) => b.status === 'cancelled');
     expect(cancelled.result).toMatchObject({ success: false, reason: 'cancelled', origin: 'operator' });
     expect(cancelled.attempts).toHaveLength(1);

@@ -96,7 +96,7 @@ describe('the control plane stalls past the workflow task timeout', () => {
       const client = new Client({ connection });
       let timedOut = 0;
       for (const w of workIds) {
-        const history = await client.workflow.getHandle(submissionWorkflowId('bench', w)).fetchHistory();
+        const history = await client.workflow.getHandle(submissionWorkflowId('bench', { id: '', workId: w })).fetchHistory();
         timedOut += (history.events ?? []).filter((e) => e.workflowTaskTimedOutEventAttributes).length;
       }
       expect(timedOut).toBeGreaterThan(0);
@@ -135,7 +135,7 @@ describe('the stall watch', () => {
   it('leaves a submission that waits in a queue alone; resets a run whose task keeps failing, once; reports one that ended unrecorded', async () => {
     const res = await local.post({ image: SCRIPT_RUNNER, work_id: 'stalled', file: b64file('grade.sh', 'echo') });
     const id = res.body.id as string;
-    const workflowId = 'submission/test/stalled';
+    const workflowId = submissionWorkflowId('test', { id: '', workId: 'stalled' });
     await local.waitFor(id, (b) => b.status === 'queued');
     await pause(1000);
     expect(await local.server.stallWatch.sweep()).toEqual([]); // waiting for a grading host is normal

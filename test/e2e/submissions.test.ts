@@ -174,7 +174,7 @@ describe('small files travel in the workflow, larger ones are fetched by the gra
         expect(res.status).toBe(202);
         const cb = await receiver.waitForOne((c) => c.body.work_id === workId);
         expect(cb.body).toMatchObject({ success: true, grade: bytes });
-        const history = await client.workflow.getHandle(`submission/test/${workId}`).fetchHistory();
+        const history = await client.workflow.getHandle(`submission/test/w/${workId}`).fetchHistory();
         const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
         const [spec] = scheduled.input!.payloads!.map((p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as { file: Record<string, unknown> });
         if (bytes <= INLINE_FILE_BYTES) expect(Buffer.from(spec!.file.inlineBase64 as string, 'base64').toString()).toBe(padded);

@@ -14,17 +14,89 @@ import { registerAssignmentRoutes } from './assignments';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Every field a submission may have. Anything else is refused: a typo (`calback`) must not drop a field silently. */
+export const SUBMISSION_FIELDS = [
+  'image', 'work_id', 'callback', 'params', 'flavour', 'assignment_id', 'student_id', 'course_id',
+  'limits', 'format', 'results_file', 'max_grade', 'file',
+] as const satisfies ReadonlyArray<keyof RawSubmission>;
+// Compile-time: a field added to RawSubmission must be added here too.
+const allListed: [Exclude<keyof RawSubmission, (typeof SUBMISSION_FIELDS)[number]>] extends [never] ? true : never = true;
+void allListed;
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(SUBMISSION_FIELDS);
+
+/**
+ * The largest multipart field a valid submission has: `params`, 64 entries of a name (≤ 128) and a value of
+ * ≤ 4,096 characters (≤ 3 bytes each in UTF-8), with separators and JSON's quotes and braces. A longer
+ * field is refused (413 naming it), never cut.
+ */
+export const MAX_FIELD_BYTES = 64 * (128 + 4096 * 3 + 8) + 4096;
+
+/** A lone UTF-16 surrogate (with the u flag, a well-formed pair is one code point and does not match). */
+const LONE_SURROGATE_RE = /\p{Cs}/u;
+
+/**
+ * JSON can carry text that is not Unicode (a lone surrogate, `"\ud800"`), which the database refuses
+ * (a 500 before): refused here, naming the field. (Multipart text is decoded from UTF-8, always well
+ * formed, but an application/json part is JSON.)
+ */
+function checkWellFormed(value: unknown, field: string, depth = 0): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE_RE.test(value)) throw invalid(field, 'contains text that is not valid Unicode (a lone surrogate)');
+  } else if (typeof value === 'object' && value !== null && depth < 4) {
+    for (const [k, v] of Object.entries(value)) {
+      checkWellFormed(k, field, depth + 1);
+      checkWellFormed(v, field, depth + 1);
+    }
+  }
+}
+
+function unknownField(name: string): ApiError {
+  return invalid(name, `is not a submission field; the fields are ${SUBMISSION_FIELDS.join(', ')}`);
+}
+
+/**
+ * A failure while reading a multipart body. Our own refusals and @fastify/multipart's coded errors pass
+ * (the error handler maps those); busboy's errors about the framing (no boundary, no closing boundary,
+ * garbage) carry no code and are the client's: 400.
+ */
+function multipartFailure(err: unknown): unknown {
+  if (err instanceof ApiError) return err;
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && e.code.startsWith('FST_')) return err;
+  if (err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError) && e.statusCode === undefined) {
+    return new ApiError(400, 'invalid_multipart', `the multipart body is malformed: ${err.message}`);
+  }
+  return err;
+}
+
 /** Read a multipart or JSON body into the raw fields; the file as bytes. */
-async function readSubmissionBody(req: FastifyRequest): Promise<RawSubmission> {
+async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Promise<RawSubmission> {
   if (req.isMultipart()) {
     const raw: Record<string, unknown> = {};
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file') throw invalid(part.fieldname, 'is not a file field; send the file as "file"');
-        raw.file = { name: part.filename, content: await part.toBuffer() };
-      } else {
-        raw[part.fieldname] = part.value;
+    const seen = new Set<string>();
+    try {
+      for await (const part of req.parts()) {
+        const name = part.fieldname;
+        if (!KNOWN_FIELDS.has(name)) throw unknownField(name);
+        if (seen.has(name)) throw invalid(name, 'is sent more than once');
+        seen.add(name);
+        if (part.type === 'file') {
+          if (name !== 'file') throw invalid(name, 'is not a file field; send the file as "file"');
+          const content = await part.toBuffer();
+          if (!Buffer.isBuffer(content)) throw invalid('file', 'must be a file part');
+          raw.file = { name: part.filename, content };
+        } else {
+          // A text part, or an application/json part (parsed into a value): never the file.
+          if (name === 'file') throw invalid('file', 'must be a file part (a part with a filename), not a text field');
+          if (part.valueTruncated) {
+            throw new ApiError(413, 'too_large', `${name} is longer than the limit of ${MAX_FIELD_BYTES} bytes`, name);
+          }
+          checkWellFormed(part.value, name); // an application/json part can carry "\ud800"
+          raw[name] = part.value;
+        }
       }
+    } catch (err) {
+      throw multipartFailure(err);
     }
     return raw as RawSubmission;
   }
@@ -32,15 +104,23 @@ async function readSubmissionBody(req: FastifyRequest): Promise<RawSubmission> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ApiError(400, 'invalid_json', 'send a JSON object or multipart/form-data');
   }
+  for (const [key, value] of Object.entries(body)) {
+    if (!KNOWN_FIELDS.has(key)) throw unknownField(key);
+    if (key !== 'file') checkWellFormed(value, key);
+  }
   const { file, ...fields } = body as Record<string, unknown>;
   if (file === undefined) return fields;
-  if (typeof file !== 'object' || file === null) throw invalid('file', 'must be {name, content_base64}');
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw invalid('file', 'must be {name, content_base64}');
   const { name, content_base64: b64 } = file as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') throw invalid('file.name', 'is required');
+  checkWellFormed(name, 'file.name');
   if (typeof b64 !== 'string') throw invalid('file.content_base64', 'is required');
   const compact = b64.replace(/\s+/g, '');
   if (compact.length % 4 === 1 || !BASE64_RE.test(compact)) throw invalid('file.content_base64', 'is not valid base64');
-  return { ...fields, file: { name, content: Buffer.from(compact, 'base64') } };
+  const content = Buffer.from(compact, 'base64');
+  // Refused as a multipart file over the limit is: 413.
+  if (content.length > maxFileBytes) throw new ApiError(413, 'too_large', `file is larger than the limit of ${maxFileBytes} bytes`, 'file');
+  return { ...fields, file: { name, content } };
 }
 
 /** Whether a repeated POST with the same work_id describes the same submission. */
@@ -51,7 +131,11 @@ function sameSubmission(a: Submission, b: ValidSubmission): boolean {
     a.file.sha256 === b.file.sha256 &&
     (a.callbackUrl ?? undefined) === b.callbackUrl &&
     isDeepStrictEqual(a.limits, b.limits) &&
-    isDeepStrictEqual(a.grading, b.grading)
+    isDeepStrictEqual(a.grading, b.grading) &&
+    isDeepStrictEqual(a.params, b.params) &&
+    (a.assignmentId ?? undefined) === b.assignmentId &&
+    (a.studentId ?? undefined) === b.studentId &&
+    (a.courseId ?? undefined) === b.courseId
   );
 }
 
@@ -68,7 +152,7 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
 
     v1.post('/v1/submissions', async (req, reply) => {
       const p = platform(req);
-      const raw = await readSubmissionBody(req);
+      const raw = await readSubmissionBody(req, deps.config.api.maxFileBytes);
       // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
       const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
       const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
@@ -76,7 +160,7 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
       const { submission, created } = await deps.store.create({
         id,
         platformId: p.id,
-        workflowId: submissionWorkflowId(p.id, valid.workId ?? id),
+        workflowId: submissionWorkflowId(p.id, { id, workId: valid.workId }),
         ...valid,
       });
       if (!created && !sameSubmission(submission, valid)) {
@@ -111,7 +195,7 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
     v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', async (req, reply) => {
       const p = platform(req);
       const sub = await findSubmission(deps, p, req.params.id);
-      await deps.grading.regrade(sub, p.id);
+      await deps.owned.regrade(sub, p.id);
       return reply.status(202).send({ id: sub.id, work_id: sub.workId, status: 'queued', previous_attempts: sub.attempts });
     });
   });
