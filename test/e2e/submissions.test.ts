@@ -200,7 +200,7 @@ describe('bad input gets a 4xx naming the field', () => {
     ['callback with ftp', { image: SCRIPT_RUNNER, callback: 'ftp://example.com/', file: b64file('a.sh', 'x') }, 400, 'callback'],
     ['bad params', { image: SCRIPT_RUNNER, params: 'novalue', file: b64file('a.sh', 'x') }, 400, 'params'],
     ['reserved param', { image: SCRIPT_RUNNER, params: 'SUBMISSION_FILE=/etc/shadow', file: b64file('a.sh', 'x') }, 400, 'params'],
-    ['file over the limit', { image: SCRIPT_RUNNER, file: b64file('big.bin', Buffer.alloc(1024 * 1024 + 1)) }, 400, 'file'],
+    ['file over the limit (413, as multipart)', { image: SCRIPT_RUNNER, file: b64file('big.bin', Buffer.alloc(1024 * 1024 + 1)) }, 413, 'file'],
   ];
   it.each(cases)('%s', async (_name, body, status, field) => {
     const res = await stack.post(body);
