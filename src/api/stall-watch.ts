@@ -105,9 +105,14 @@ export function createStallWatch(deps: {
       for (const sub of await deps.store.listUnfinished(opts.minAgeSeconds * 1000, opts.batch)) {
         const stall = await check(sub).catch((err: unknown) => {
           log.warn({ err, submission: sub.id }, 'stall watch could not check a submission');
-          return undefined;
+          return null; // unknown: keep any note
         });
-        if (!stall) continue;
+        if (stall === null) continue;
+        if (!stall) {
+          // Progressing again (or finished): an earlier note no longer holds.
+          if (sub.problem) await deps.store.noteProblem(sub.id, null).catch((err: unknown) => log.warn({ err }, 'stall watch could not clear a note'));
+          continue;
+        }
         found.push(stall);
         const level = stall.action === 'reset' || stall.action === 'repaired' ? 'warn' : 'error';
         const what = {
