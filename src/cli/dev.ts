@@ -68,7 +68,7 @@ export async function runDev(): Promise<void> {
       `                        callback secret: ${demo.callbackSecret}`,
       '',
       'Grade the example submission:',
-      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' -F image=gradeflow/example-sum:1 -F file=@${example} ${server.url}/v1/submissions`,
+      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' -F image=gradeflow/example-sum:2 -F file=@${example} ${server.url}/v1/submissions`,
       'then GET the id it returns:',
       `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' ${server.url}/v1/submissions/<id>`,
     );
