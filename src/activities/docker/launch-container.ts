@@ -58,6 +58,10 @@ function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
 /** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
 export const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
 
+/** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
+const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure =>
+  ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
+
 /**
  * The image the submission names, as Docker has it, checked to really be that image: Docker reads a name
  * it has no tag for as an image-id prefix (`abcdef123456` finds whichever image's id starts so), so the
@@ -70,9 +74,7 @@ async function namedImage(deps: LaunchDeps, spec: GradingSpec): Promise<Dockerod
     .getImage(spec.image)
     .inspect()
     .catch((err: unknown) => {
-      if (isDockerStatus(err, 404)) {
-        throw ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
-      }
+      if (isDockerStatus(err, 404)) throw notOnHost(deps, spec);
       if (isDockerStatus(err, 400)) throw graderRejected(`Docker refused the grader image "${spec.image}": ${dockerMessage(err)}`);
       throw err;
     });
@@ -104,9 +106,7 @@ async function createOrAdopt(
       await copySubmission(container, layout.submissionDir, { name: spec.file.name, content: bytes }, deps.archiveLimits);
       return { container, adopted: false };
     } catch (err) {
-      if (isDockerStatus(err, 404)) {
-        throw ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
-      }
+      if (isDockerStatus(err, 404)) throw notOnHost(deps, spec);
       if (isDockerStatus(err, 400)) throw graderRejected(`Docker refused to create the grader's container (image "${spec.image}"): ${dockerMessage(err)}`);
       if (!isDockerStatus(err, 409)) throw err;
       const existing = deps.docker.getContainer(containerName(spec));
