@@ -109,7 +109,7 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
       JSON.stringify({
         workerToken: randomBytes(24).toString('hex'),
         flavours: { default: BENCH_FLAVOUR },
-        platforms: [{ id: 'bench', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true }],
+        platforms: [{ id: 'bench', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: ['gradeflow-bench/*'] }],
         api: { maxFileBytes: 1048576 },
         callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
       }),

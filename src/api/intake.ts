@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
 import { checkCallbackUrl } from '../security/callback-url';
+import { parseImageReference } from '../security/image-reference';
+import { imageRules, isImageAllowed } from '../security/image-policy';
+import { reservedParamProblem } from '../security/param-names';
 import type { GradingSettings, ResourceLimits } from '../shared/types';
 import type { AssignmentSettings } from '../store/assignments';
 import { isAbsent, parseGradingFields, resolveGrading } from './grading-settings';
@@ -40,13 +43,13 @@ export interface ValidSubmission {
   file: { name: string; sha256: string; content: Buffer };
 }
 
-// A Docker image reference: [registry[:port]/]name[:tag][@digest], lower-case name components.
-const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const ID_RE = /^[\x21-\x7e]{1,200}$/; // printable ASCII, no spaces
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._ +-]{0,254}$/;
 const MAX_PARAMS = 64;
 const MAX_PARAM_VALUE = 4096;
+// Control characters other than tab: a newline in a value reads as a second variable in `env`'s listing.
+const CONTROL_RE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 /** An id a platform chose (work, assignment, student, course): printable ASCII without spaces. */
 export function checkId(value: unknown, field: string): string {
@@ -87,21 +90,39 @@ export function parseParams(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (!ENV_NAME_RE.test(k)) throw invalid('params', `key "${k}" is not a valid environment variable name`);
-    if (k.startsWith('SUBMISSION_')) throw invalid('params', `key "${k}" is reserved`);
+    const reserved = reservedParamProblem(k);
+    if (reserved) throw invalid('params', `key "${k}" ${reserved}`);
     const s = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
-    if (typeof s !== 'string' || s.length > MAX_PARAM_VALUE || s.includes('\u0000')) {
-      throw invalid('params', `value of "${k}" must be a string of at most ${MAX_PARAM_VALUE} characters`);
+    if (typeof s !== 'string' || s.length > MAX_PARAM_VALUE || CONTROL_RE.test(s)) {
+      throw invalid('params', `value of "${k}" must be a string of at most ${MAX_PARAM_VALUE} characters without control characters (tab allowed)`);
     }
     out[k] = s;
   }
   return out;
 }
 
-/** A grader image reference (`image` of a submission or an assignment). */
+/** A grader image reference (`image` of a submission or an assignment), by Docker's reference grammar. */
 export function checkImage(value: unknown, field = 'image'): string {
   if (typeof value !== 'string' || value === '') throw invalid(field, 'is required');
-  if (value.length > 255 || !IMAGE_RE.test(value)) throw invalid(field, 'is not a valid image reference');
+  if (!parseImageReference(value)) {
+    throw invalid(field, 'is not a valid image reference ([registry[:port]/]path[:tag][@sha256:<hex>], lower-case path components)');
+  }
   return value;
+}
+
+/**
+ * An image this platform may run: a valid reference (400) that its `images` list allows (403). A bare
+ * image id, or a name Docker would read as an id prefix, is allowed only as a listed digest.
+ */
+export function checkImageAllowed(value: unknown, platform: PlatformConfig, field = 'image'): string {
+  const image = checkImage(value, field);
+  const ref = parseImageReference(image)!;
+  if (isImageAllowed(ref, imageRules(platform.images))) return image;
+  const why =
+    ref.kind === 'id'
+      ? 'is an image id (or what Docker would read as an id prefix); name the image by repository, or by a digest the operator listed'
+      : `is not among the images platform "${platform.id}" may run`;
+  throw new ApiError(403, 'image_not_allowed', `${field} "${image}" ${why}`, field);
 }
 
 /** A flavour this configuration defines. */
@@ -122,7 +143,8 @@ export async function validateSubmission(
   config: GradeflowConfig,
   assignment?: AssignmentSettings,
 ): Promise<ValidSubmission> {
-  const image = isAbsent(raw.image) && assignment?.image ? assignment.image : checkImage(raw.image);
+  // An assignment's stored image is checked again: the platform's list may have changed since it was set.
+  const image = checkImageAllowed(isAbsent(raw.image) && assignment?.image ? assignment.image : raw.image, platform);
   const flavour = checkFlavour(isAbsent(raw.flavour) ? (assignment?.flavour ?? 'default') : raw.flavour, config);
   const grading = resolveGrading(parseGradingFields(raw), assignment?.grading);
   const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
-import { ArchiveRejected, safeEntryPath, safeLinkTarget } from './safe-path';
+import { checkLinkChains } from './link-chains';
+import { ArchiveRejected, isCurrentDirectory, safeEntryPath, safeLinkTarget } from './safe-path';
 
 export type ArchiveKind = 'zip' | 'tar' | 'tar.gz';
 
@@ -152,7 +153,8 @@ function parents(p: string): string[] {
 
 /**
  * Read an uploaded archive entry by entry, handing each to `onEntry` only once it is known to be safe to
- * recreate under the submission directory: relative paths only, links that stay inside, no devices or
+ * recreate under the submission directory: relative paths only, links that stay inside (followed through
+ * each other, see checkLinkChains: that verdict comes after the last entry), no devices or
  * fifos, nothing beneath a link or a file, no path twice, at most `maxEntries` entries and
  * `maxExpandedBytes` expanded bytes (counted while decompressing, not taken from headers). `onEntry` must
  * read a file's content to its end. Every failure, `onEntry`'s included, ends as an ArchiveRejected.
@@ -166,10 +168,13 @@ export async function forEachEntry(
   let count = 0;
   let expanded = 0;
   const seen = new Map<string, SafeEntry['type']>();
+  const symlinks = new Map<string, string>();
   const tooBig = () => `archive expands to more than ${limits.maxExpandedBytes} bytes`;
   try {
     for await (const raw of rawEntries(kind, bytes, limits)) {
       if (++count > limits.maxEntries) throw new ArchiveRejected(`archive has more than ${limits.maxEntries} entries`);
+      // `tar -C dir .` starts with `./`: the submission directory itself.
+      if (raw.type === 'directory' && isCurrentDirectory(raw.name)) continue;
       const path = safeEntryPath(raw.name);
       for (const parent of parents(path)) {
         const kindOfParent = seen.get(parent);
@@ -198,6 +203,7 @@ export async function forEachEntry(
         case 'symlink': {
           const target = safeLinkTarget(path, raw.linkTarget ?? '', 'symlink');
           seen.set(path, 'symlink');
+          symlinks.set(path, target);
           await onEntry({ type: 'symlink', path, target });
           break;
         }
@@ -214,6 +220,8 @@ export async function forEachEntry(
           throw new ArchiveRejected(`entry ${JSON.stringify(path)} is a device, fifo or other special file`);
       }
     }
+    // Links are followed through each other, whatever their order: judged once all are known.
+    checkLinkChains(symlinks);
   } catch (err) {
     if (err instanceof ArchiveRejected) throw err;
     throw new ArchiveRejected(`file is not a readable ${kind} archive (${(err as Error).message})`);

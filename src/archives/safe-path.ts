@@ -30,6 +30,14 @@ export function safeEntryPath(raw: string): string {
 }
 
 /**
+ * The entry `tar -C dir .` writes first, `./` (or `.`): the submission directory itself, nothing to create.
+ */
+export function isCurrentDirectory(raw: string): boolean {
+  const segments = raw.split('/');
+  return segments.includes('.') && segments.every((s) => s === '.' || s === '');
+}
+
+/**
  * A link's target, checked to stay inside the submission directory. Symlink targets are relative to the
  * link's own directory; hardlink targets are paths inside the archive.
  */

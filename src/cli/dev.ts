@@ -66,9 +66,10 @@ export async function runDev(): Promise<void> {
     lines.push(
       `  demo platform "demo"  API key: ${demo.apiKey}`,
       `                        callback secret: ${demo.callbackSecret}`,
+      `                        may run images: ${demo.images.join(', ')} (its "images" in ${demo.file})`,
       '',
       'Grade the example submission:',
-      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' -F image=gradeflow/example-sum:1 -F file=@${example} ${server.url}/v1/submissions`,
+      `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' -F image=gradeflow/example-sum:2 -F file=@${example} ${server.url}/v1/submissions`,
       'then GET the id it returns:',
       `  curl -s -H 'Authorization: Bearer ${demo.apiKey}' ${server.url}/v1/submissions/<id>`,
     );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
+import { compileImageRules, ImageEntryError } from '../security/image-policy';
 import { ConfigSchema, FlavourSchema, type FlavourConfig, type GradeflowConfig } from './schema';
 
 export class ConfigError extends Error {
@@ -107,6 +108,12 @@ function checkConsistency(config: GradeflowConfig): void {
     for (const k of p.apiKeys) {
       if (keys.has(k)) throw new ConfigError(`config field "platforms[${i}].apiKeys": a key is shared with another platform`);
       keys.add(k);
+    }
+    try {
+      compileImageRules(p.images);
+    } catch (err) {
+      if (!(err instanceof ImageEntryError)) throw err;
+      throw new ConfigError(`config field "platforms[${i}].images[${err.index}]" ${err.message}`);
     }
   });
   for (const f of config.worker.flavours ?? []) {

@@ -32,6 +32,12 @@ export const PlatformSchema = Type.Object(
     }),
     callbackSecret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', description: 'Standard Webhooks secret' }),
     allowLoopbackCallbacks: Type.Boolean({ default: false, description: 'allow callbacks to 127.0.0.0/8 and ::1' }),
+    images: Type.Array(Type.String({ minLength: 1, maxLength: 300 }), {
+      minItems: 1,
+      description:
+        'grader images this platform may run (required): repository patterns ("gradeflow/example-*", ' +
+        '"registry.example.edu:5000/cs101/*"; "*" alone: any repository) and digests ("sha256:<64 hex>")',
+    }),
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,7 @@
  * How a file the grader writes inside the container reaches the grading host. The file lives on the
  * container's tmpfs, which vanishes when the container exits, so the container's first process is a
  * small POSIX shell script: it runs the grader, kills whatever the grader left running, then prints the
- * file, base64-encoded, as the very last thing on stdout, between two marker lines. Nothing can print
+ * file (unless the grader died of a signal: then nothing it left is trusted), base64-encoded, as the very last thing on stdout, between two marker lines. Nothing can print
  * after it (every other process is gone, and PID 1 cannot be killed from inside), so the last frame in
  * stdout is the script's own: a frame forged earlier by the student's code is never the one read.
  */
@@ -11,6 +11,11 @@ export const FRAME_BEGIN = '--GRADEFLOW RESULTS FILE--';
 export const FRAME_END = '--GRADEFLOW RESULTS END--';
 /** What the script prints instead of base64 when the grader wrote no file. */
 const NO_FILE = '-';
+/**
+ * What it prints instead when the grader died of a signal (exit code above 128): its results file is not
+ * read. The student's code runs as the grader's uid and may kill it, then leave a file of its own.
+ */
+const KILLED = '!';
 
 /** The largest results file read; a larger one is refused (the base64 of it counts toward the output limit). */
 export const RESULTS_FILE_LIMIT_BYTES = 1024 * 1024;
@@ -32,7 +37,7 @@ export function wrappedEntrypoint(command: string[], resultsFile: string): strin
     'code=$?',
     'kill -s KILL -1 2>/dev/null; kill -s KILL -1 2>/dev/null',
     `echo; echo '${FRAME_BEGIN}'`,
-    `if [ -f '${resultsFile}' ]; then head -c ${RESULTS_FILE_LIMIT_BYTES + 1} '${resultsFile}' | base64; else echo '${NO_FILE}'; fi`,
+    `if [ "$code" -gt 128 ]; then echo '${KILLED}'; elif [ -f '${resultsFile}' ]; then head -c ${RESULTS_FILE_LIMIT_BYTES + 1} '${resultsFile}' | base64; else echo '${NO_FILE}'; fi`,
     `echo "${FRAME_END} $code"`,
     'exit $code',
   ].join('\n');
@@ -57,6 +62,10 @@ export function splitResultsFrame(stdout: string): FramedOutput {
   const before = stdout.slice(0, beginAt);
   const rest = { found: true as const, stdout: before, frameBytes: Buffer.byteLength(stdout) - Buffer.byteLength(before) };
   if (body === NO_FILE) return { ...rest, file: null };
+  if (body === KILLED) {
+    const code = /(\d+)$/.exec(trimmed.slice(endAt))?.[1] ?? '?';
+    return { ...rest, file: null, problem: `the grader was killed by a signal (exit code ${code}), so its results file was not read` };
+  }
   if (!/^[A-Za-z0-9+/=\s]*$/.test(body)) return { ...rest, file: null, problem: 'the results file could not be read back' };
   const file = Buffer.from(body, 'base64');
   if (file.length > RESULTS_FILE_LIMIT_BYTES) {

@@ -19,13 +19,17 @@ export interface LocalImage {
   dir: string;
 }
 
-/** The example graders in examples/, one per result format, by format. */
+/**
+ * The example graders in examples/, one per result format, by format. Bump a tag when its example changes
+ * what it does (:2, the examples that resist forgery): images are rebuilt when their context changes, but
+ * worktrees or checkouts sharing one Docker daemon would otherwise rebuild one tag back and forth.
+ */
 export const EXAMPLE_IMAGE_TAGS = {
-  correctomatic: 'gradeflow/example-sum:1',
-  gitlab: 'gradeflow/example-gitlab:1',
-  tap: 'gradeflow/example-tap:1',
-  gradescope: 'gradeflow/example-gradescope:1',
-  pytest: 'gradeflow/example-pytest:1',
+  correctomatic: 'gradeflow/example-sum:2',
+  gitlab: 'gradeflow/example-gitlab:2',
+  tap: 'gradeflow/example-tap:2',
+  gradescope: 'gradeflow/example-gradescope:2',
+  pytest: 'gradeflow/example-pytest:2',
 } as const;
 
 const EXAMPLE_DIRS: Record<keyof typeof EXAMPLE_IMAGE_TAGS, string> = {

@@ -4,6 +4,12 @@
 export const ErrorTypes = {
   /** The grader image is not on the grading host. Retrying on the same host will not help. */
   ImageNotFound: 'ImageNotFound',
+  /**
+   * The grader cannot run as named: Docker refused to create or start its container (400: an invalid
+   * reference, an image with no command…), or the image Docker found is not the one the reference names
+   * (a name read as an image-id prefix). The grader's fault, or the request's: trying again will not help.
+   */
+  GraderRejected: 'GraderRejected',
   /** The submission bytes could not be fetched or did not match their digest. */
   SubmissionUnavailable: 'SubmissionUnavailable',
   /** The upload cannot become a submission directory (a hostile or broken archive): the student's fault. */

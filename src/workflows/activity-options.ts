@@ -19,7 +19,7 @@ export function runProxy(input: GradeSubmissionInput, summary: string) {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',
       maximumAttempts: 5,
-      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound, ErrorTypes.SubmissionRejected, ErrorTypes.ContainerLost],
+      nonRetryableErrorTypes: [ErrorTypes.ImageNotFound, ErrorTypes.SubmissionRejected, ErrorTypes.ContainerLost, ErrorTypes.GraderRejected],
     },
   });
 }

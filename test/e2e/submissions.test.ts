@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('POST /v1/submissions → workflow → container → signed callback', () => {
   it('grades the example submission and delivers a signed correctomatic callback', async () => {
     const form = new FormData();
-    form.set('image', 'gradeflow/example-sum:1');
+    form.set('image', 'gradeflow/example-sum:2');
     form.set('work_id', 'example-1');
     form.set('callback', receiver.url('/example'));
     form.set('assignment_id', 'hw1');

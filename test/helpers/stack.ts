@@ -13,6 +13,10 @@ import { startGradingHost, type RunningGradingHost } from '../../src/workers/sta
 
 export const docker = new Dockerode();
 
+/** The images each of the stack's platforms may run: `test` the test and bench images, `other` only the examples. */
+export const TEST_PLATFORM_IMAGES = ['gradeflow/*', 'gradeflow-test/*', 'gradeflow-bench/*'];
+export const OTHER_PLATFORM_IMAGES = ['gradeflow/example-*'];
+
 export interface Stack {
   config: GradeflowConfig;
   server: RunningServer;
@@ -60,8 +64,14 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
     worker: { hostId: `host-${id}`, slots: 2, shutdownGraceSeconds: 5, reapIntervalSeconds: 60 },
     flavours: { default: { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false } },
     platforms: [
-      { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true },
-      { id: 'other', apiKeys: [otherApiKey], callbackSecret: `whsec_${randomBytes(32).toString('base64')}`, allowLoopbackCallbacks: true },
+      { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: TEST_PLATFORM_IMAGES },
+      {
+        id: 'other',
+        apiKeys: [otherApiKey],
+        callbackSecret: `whsec_${randomBytes(32).toString('base64')}`,
+        allowLoopbackCallbacks: true,
+        images: OTHER_PLATFORM_IMAGES,
+      },
     ],
     callbacks: { initialIntervalMs: 200, maximumIntervalMs: 1000, backoffCoefficient: 2, giveUpAfterMs: 120_000, timeoutMs: 5000 },
     logLevel: 'silent',

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archiveKind, checkArchive, type ArchiveLimits } from '../../src/archives/read-archive';
 import { ArchiveRejected, safeEntryPath, safeLinkTarget } from '../../src/archives/safe-path';
@@ -151,5 +155,135 @@ describe('hostile archives', () => {
   it('refuses what is not an archive at all', async () => {
     expect(await rejection('x.zip', Buffer.from('not a zip'))).toMatch(/not a readable zip archive/);
     expect(await rejection('x.tar.gz', Buffer.from('not gzip'))).toMatch(/not a readable tar.gz archive/);
+  });
+});
+
+/** An archive made the usual way: files in a scratch directory, then the real `tar` or `zip` command. */
+function withDir<T>(fill: (dir: string) => void, pack: (dir: string, out: string) => T): T {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-archive-'));
+  try {
+    const dir = path.join(root, 'sub');
+    mkdirSync(dir);
+    fill(dir);
+    return pack(dir, path.join(root, 'out'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+const realTgz = (fill: (dir: string) => void): Buffer =>
+  withDir(fill, (dir, out) => {
+    execFileSync('tar', ['czf', out, '-C', dir, '.']);
+    return execFileSync('cat', [out]);
+  });
+
+describe('archives made the usual way (attack report row 263)', () => {
+  const fill = (dir: string) => {
+    mkdirSync(path.join(dir, 'src'));
+    writeFileSync(path.join(dir, 'src', 'main.sh'), 'echo hi\n', { mode: 0o755 });
+  };
+
+  it('accepts `tar czf sub.tgz -C dir .` made by the real tar command: its "./" entry is the directory itself', async () => {
+    const tgz = realTgz(fill);
+    const entries = await tarOf('sub.tgz', tgz);
+    expect(entries.map((e) => [e.name, e.type])).toEqual([
+      ['src', 'directory'],
+      ['src/main.sh', 'file'],
+    ]);
+    expect(entries[1]).toMatchObject({ mode: 0o755, content: 'echo hi\n' });
+    expect(await checkArchive('tar.gz', tgz, limits)).toEqual({ entries: 2, bytes: 8 });
+  });
+
+  it('accepts the same entries written by tar-stream, "./" and "." alike, in a tar and a zip', async () => {
+    for (const dot of ['./', '.']) {
+      const tar = await makeTar([
+        { name: dot, type: 'directory' },
+        { name: './src/', type: 'directory' },
+        { name: './src/main.sh', content: 'echo hi' },
+      ]);
+      expect((await tarOf('sub.tar', tar)).map((e) => e.name)).toEqual(['src', 'src/main.sh']);
+    }
+    const zip = await makeZip([
+      { name: './', type: 'directory' },
+      { name: './src/main.sh', content: 'echo hi' },
+    ]);
+    expect((await tarOf('sub.zip', zip)).map((e) => e.name)).toEqual(['src/main.sh']);
+  });
+
+  it('still refuses "./" as anything but a directory', async () => {
+    expect(await rejection('x.tar', await makeTar([{ name: './', type: 'symlink', linkname: 'x' }]))).toMatch(/empty path/);
+  });
+});
+
+describe('symlink chains, resolved through each other (attack report rows 235 and 261)', () => {
+  const chain = [
+    { name: 'a', type: 'symlink' as const, linkname: '.' },
+    { name: 'b', type: 'symlink' as const, linkname: 'a/..' },
+    { name: 'c', type: 'symlink' as const, linkname: 'b/etc/passwd' },
+    { name: 'main.sh', content: 'echo hi' },
+  ];
+
+  it('refuses a -> ., b -> a/.. (b is the directory above), in a zip and in a tar', async () => {
+    expect(await rejection('x.zip', await makeZip(chain))).toMatch(/symlink "b" points outside the submission directory/);
+    expect(await rejection('x.tar', await makeTar(chain.slice(0, 2)))).toMatch(/symlink "b" points outside/);
+  });
+
+  it('refuses it whatever the order: a link declared later counts', async () => {
+    const reversed = [chain[2]!, chain[1]!, chain[0]!];
+    expect(await rejection('x.tar', await makeTar(reversed))).toMatch(/symlink "(c|b)" points outside/);
+    expect(await rejection('x.zip', await makeZip(reversed))).toMatch(/points outside/);
+  });
+
+  it('refuses a chain through a subdirectory that climbs out', async () => {
+    const tar = await makeTar([
+      { name: 'd/', type: 'directory' },
+      { name: 'd/up', type: 'symlink', linkname: '..' },
+      { name: 'd/e/', type: 'directory' },
+      { name: 'd/e/out', type: 'symlink', linkname: '../up/..' },
+    ]);
+    expect(await rejection('x.tar', tar)).toMatch(/symlink "d\/e\/out" points outside/);
+  });
+
+  it('refuses loops, in a zip and in a tar', async () => {
+    const loop = [
+      { name: 'x', type: 'symlink' as const, linkname: 'y' },
+      { name: 'y', type: 'symlink' as const, linkname: 'x' },
+    ];
+    expect(await rejection('x.zip', await makeZip(loop))).toMatch(/symlink "x" loops/);
+    expect(await rejection('x.tar', await makeTar(loop))).toMatch(/loops/);
+    expect(await rejection('x.tar', await makeTar([{ name: 'self', type: 'symlink', linkname: 'self/x' }]))).toMatch(/loops/);
+  });
+
+  it('accepts a deep but legal chain, through directories and back up inside', async () => {
+    const links = Array.from({ length: 30 }, (_, i) => ({
+      name: `l${i}`,
+      type: 'symlink' as const,
+      linkname: i === 29 ? 'd/e/../e/main.sh' : `d/../l${i + 1}`,
+    }));
+    const entries = [
+      { name: 'd/', type: 'directory' as const },
+      { name: 'd/e/', type: 'directory' as const },
+      { name: 'd/e/main.sh', content: 'echo hi' },
+      { name: 'd/e/back', type: 'symlink' as const, linkname: '../../l0' },
+      { name: 'd/self', type: 'symlink' as const, linkname: '.' },
+      { name: 'd/e/via', type: 'symlink' as const, linkname: '../self/self/e/main.sh' },
+      ...links,
+    ];
+    const tar = await makeTar(entries, true);
+    expect((await tarOf('ok.tar.gz', tar, { ...limits })).map((e) => e.name)).toContain('d/e/via');
+    expect((await checkArchive('zip', await makeZip(entries), limits)).entries).toBe(entries.length);
+  });
+
+  it('refuses a chain longer than the kernel follows (40 links)', async () => {
+    const links = Array.from({ length: 42 }, (_, i) => ({ name: `l${i}`, type: 'symlink' as const, linkname: i === 41 ? 'f' : `l${i + 1}` }));
+    expect(await rejection('x.tar', await makeTar([{ name: 'f', content: '' }, ...links]))).toMatch(/symlink "l0" loops/);
+  });
+
+  it('refuses the chain packed by the real tar command from real links', async () => {
+    const tgz = realTgz((dir) => {
+      symlinkSync('.', path.join(dir, 'a'));
+      symlinkSync('a/..', path.join(dir, 'b'));
+      writeFileSync(path.join(dir, 'main.sh'), 'echo hi');
+    });
+    expect(await rejection('x.tgz', tgz)).toMatch(/symlink "b" points outside/);
   });
 });

@@ -2,14 +2,9 @@
 
 The submission is stats.py with mean(xs) and median(xs). A test's weight is its `max_score` property
 (pytest writes record_property values into the JUnit XML); tests without one are worth 1 point.
+The `stats` fixture (conftest.py) runs each call in a subprocess: see student.py.
 """
 import pytest
-
-
-@pytest.fixture(scope="module")
-def stats():
-    import stats as module
-    return module
 
 
 def test_mean(stats, record_property):

@@ -10,7 +10,9 @@ import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submi
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { isDockerStatus, keepHeartbeating } from './docker-errors';
+import { dockerMessage, isDockerStatus, keepHeartbeating } from './docker-errors';
+import { parseImageReference } from '../../security/image-reference';
+import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';
 
 export interface HostIdentity {
@@ -53,10 +55,40 @@ function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
   return !info.State.Running && info.State.StartedAt.startsWith('0001-');
 }
 
+/** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
+export const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
+
+/** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
+const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure =>
+  ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
+
 /**
- * Create the hardened container with the submission in it. A previous try may have left one under the
+ * The image the submission names, as Docker has it, checked to really be that image: Docker reads a name
+ * it has no tag for as an image-id prefix (`abcdef123456` finds whichever image's id starts so), so the
+ * reference must be one of the image's tags (or repository digests, or its id). The API allowed the
+ * reference for the platform; this makes sure the reference is what Docker ran.
+ */
+async function namedImage(deps: LaunchDeps, spec: GradingSpec): Promise<Dockerode.ImageInspectInfo> {
+  if (!parseImageReference(spec.image)) throw graderRejected(`the grader image "${spec.image}" is not a valid image reference`);
+  const image = await deps.docker
+    .getImage(spec.image)
+    .inspect()
+    .catch((err: unknown) => {
+      if (isDockerStatus(err, 404)) throw notOnHost(deps, spec);
+      if (isDockerStatus(err, 400)) throw graderRejected(`Docker refused the grader image "${spec.image}": ${dockerMessage(err)}`);
+      throw err;
+    });
+  const problem = imageIdentityProblem(spec.image, image);
+  if (problem) throw graderRejected(`the grader image ${problem}`);
+  return image;
+}
+
+/**
+ * Create the hardened container with the submission in it, from the image checked by `namedImage` (by
+ * its id, so a tag moved in between cannot change it). A previous try may have left one under the
  * same name: one that ran is adopted (its output is still to be read); one that never ran may lack the
- * submission, so it is replaced.
+ * submission, so it is replaced. Docker refusing the container (400: no command, a bad option from the
+ * image) is the grader's fault.
  */
 async function createOrAdopt(
   deps: LaunchDeps,
@@ -64,29 +96,18 @@ async function createOrAdopt(
   bytes: Buffer,
 ): Promise<{ container: Dockerode.Container; adopted: boolean }> {
   const layout = containerLayout(spec.grading);
-  const notOnHost = () =>
-    ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
-  // A results file is read by a script that runs the image's own command: look it up (one call, file formats only).
-  const imageCommand =
-    layout.resultsFile && !layout.command
-      ? await deps.docker
-          .getImage(spec.image)
-          .inspect()
-          .then(
-            (i) => [...asArgv(i.Config.Entrypoint), ...asArgv(i.Config.Cmd)],
-            (err: unknown) => {
-              throw isDockerStatus(err, 404) ? notOnHost() : err;
-            },
-          )
-      : [];
-  const options = containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour), imageCommand);
+  const image = await namedImage(deps, spec);
+  // A results file is read by a script that runs the image's own command.
+  const imageCommand = layout.resultsFile && !layout.command ? [...asArgv(image.Config.Entrypoint), ...asArgv(image.Config.Cmd)] : [];
+  const options = { ...containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour), imageCommand), Image: image.Id };
   for (;;) {
     try {
       const container = await deps.docker.createContainer(options);
       await copySubmission(container, layout.submissionDir, { name: spec.file.name, content: bytes }, deps.archiveLimits);
       return { container, adopted: false };
     } catch (err) {
-      if (isDockerStatus(err, 404)) throw notOnHost();
+      if (isDockerStatus(err, 404)) throw notOnHost(deps, spec);
+      if (isDockerStatus(err, 400)) throw graderRejected(`Docker refused to create the grader's container (image "${spec.image}"): ${dockerMessage(err)}`);
       if (!isDockerStatus(err, 409)) throw err;
       const existing = deps.docker.getContainer(containerName(spec));
       const info = await existing.inspect();
@@ -116,7 +137,10 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
     const host = { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue };
     if (!made.adopted) {
       await deps.collectors.attach(container, collectedOutputLimit(spec));
-      await container.start();
+      await container.start().catch((err: unknown) => {
+        if (isDockerStatus(err, 400)) throw graderRejected(`Docker could not start the grader (image "${spec.image}"): ${dockerMessage(err)}`);
+        throw err;
+      });
       // Started no later than now: the wall-clock kill counts from here (this host's clock; no inspect call).
       return { ...host, containerId: container.id, startedAt: new Date().toISOString() };
     }

@@ -4,11 +4,11 @@ import type { Assignment, AssignmentSettings } from '../../store/assignments';
 import type { AppDeps } from '../app';
 import { ApiError, invalid } from '../errors';
 import { isAbsent, parseGradingFields, resolveGrading } from '../grading-settings';
-import { checkFlavour, checkId, checkImage } from '../intake';
+import { checkFlavour, checkId, checkImageAllowed } from '../intake';
 
 const FIELDS = ['image', 'flavour', 'format', 'results_file', 'max_grade'] as const;
 /** An assignment's settings from a PUT body: every field optional, each checked as a submission's would be. */
-function parseAssignmentBody(body: unknown, deps: AppDeps): AssignmentSettings {
+function parseAssignmentBody(body: unknown, deps: AppDeps, platform: PlatformConfig): AssignmentSettings {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
   const raw = body as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
@@ -18,7 +18,7 @@ function parseAssignmentBody(body: unknown, deps: AppDeps): AssignmentSettings {
   // The same consistency rules as a submission's (results_file only with junit).
   if (grading.format !== undefined || grading.resultsFile !== undefined) resolveGrading(grading);
   return {
-    ...(isAbsent(raw.image) ? {} : { image: checkImage(raw.image) }),
+    ...(isAbsent(raw.image) ? {} : { image: checkImageAllowed(raw.image, platform) }),
     ...(isAbsent(raw.flavour) ? {} : { flavour: checkFlavour(raw.flavour, deps.config) }),
     grading,
   };
@@ -47,7 +47,8 @@ export function registerAssignmentRoutes(v1: FastifyInstance, deps: AppDeps, pla
 
   v1.put<{ Params: { id: string } }>('/v1/assignments/:id', async (req, reply) => {
     const id = assignmentId(req.params.id);
-    const { assignment, created } = await deps.assignments.put(platform(req).id, id, parseAssignmentBody(req.body, deps));
+    const p = platform(req);
+    const { assignment, created } = await deps.assignments.put(p.id, id, parseAssignmentBody(req.body, deps, p));
     return reply.status(created ? 201 : 200).send(presentAssignment(assignment));
   });
 

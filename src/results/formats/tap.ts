@@ -10,9 +10,9 @@
  *   `# TODO` → 0/0 (does not count), status passed if ok else failed.
  * - Unnumbered test points take the number after the previous one. A test point whose number was already seen,
  *   or lies outside the plan, is listed as an `error` worth 0/0: it neither raises nor lowers the grade.
- * - The stream starts at the first top-level `TAP version N` line when there is one; test points printed before
- *   it are ignored. (TAP on a stdout the student's code shares can still be forged after that line; graders that
- *   need more should write a results file, e.g. JUnit XML.)
+ * - The stream starts at the last top-level `TAP version N` line when there is one; everything printed before it
+ *   is ignored. (TAP on a stdout the student's code shares can still be forged after that line: a grader prints
+ *   its whole stream last, once the student's processes are gone — see docs/graders.md.)
  * - Numbers the plan announces but nobody reported are failed tests `test <n> (missing)`, 0/1.
  * - `Bail out!` → success:false with error `the tests bailed out: <reason>` (tests seen so far are kept).
  * - No plan and no test point → problem `no TAP test lines`.
@@ -76,8 +76,10 @@ function parseTap(output: GraderOutput): ParseOutcome {
   let text = stdout.replace(/\r\n?/g, '\n').replace(/[\u2028\u2029]/g, ' ');
   // A `TAP version` line starts the stream (the spec wants it first): test points printed before it (by the
   // student's code, say) are not part of it, and must not turn the grader's own plan into a trailing one.
-  const version = /^TAP version \d+[ \t]*$/m.exec(text);
-  if (version !== null) text = text.slice(version.index);
+  // The last one counts, as the last block does in the other stdout formats: a grader that prints its TAP
+  // last, after ending the student's processes, is not overridden by a stream they printed earlier.
+  const version = [...text.matchAll(/^TAP version \d+[ \t]*$/gm)].at(-1);
+  if (version !== undefined) text = text.slice(version.index);
   text = boundInput(text);
 
   const points: Point[] = [];
