@@ -63,7 +63,16 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
       { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true },
       { id: 'other', apiKeys: [otherApiKey], callbackSecret: `whsec_${randomBytes(32).toString('base64')}`, allowLoopbackCallbacks: true },
     ],
-    callbacks: { initialIntervalMs: 200, maximumIntervalMs: 1000, backoffCoefficient: 2, giveUpAfterMs: 120_000, timeoutMs: 5000 },
+    callbacks: {
+      initialIntervalMs: 200,
+      maximumIntervalMs: 1000,
+      backoffCoefficient: 2,
+      giveUpAfterMs: 120_000,
+      timeoutMs: 5000,
+      firstTryTimeoutMs: 2000,
+      firstTryConcurrency: 8,
+      maxConcurrentDeliveries: 200,
+    },
     logLevel: 'silent',
     ...overrides,
   });
