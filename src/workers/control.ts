@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createControlActivities, createDeliveryActivities } from '../activities';
+import { DELIVERY_HEARTBEAT_MS } from '../activities/callback/deliver-callback';
 import type { GradeflowConfig } from '../config/schema';
 import { controlQueue, deliveryQueue } from '../shared/task-queues';
 import type { SubmissionStore } from '../store/submissions';
@@ -49,6 +50,9 @@ export async function createDeliveryWorker(deps: Omit<ControlWorkerDeps, 'workfl
       timeoutMs: config.callbacks.timeoutMs,
     }),
     maxConcurrentActivityTaskExecutions: config.callbacks.maxConcurrentDeliveries,
+    // A try heartbeats every second while it lasts (DELIVERY_HEARTBEAT_MS), so that a cancelled delivery
+    // learns it and closes its socket within about a second, not at its deadline (30 s would be the default).
+    defaultHeartbeatThrottleInterval: DELIVERY_HEARTBEAT_MS,
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
   });
 }

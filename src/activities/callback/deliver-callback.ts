@@ -31,13 +31,24 @@ export interface DeliverDeps {
 /** A try ended by its deadline or by the activity's cancellation. */
 class TryAborted extends Error {}
 
-/** The running activity's cancellation signal (regular or local activity); none outside an activity (tests). */
-export function activityCancellation(): AbortSignal | undefined {
+/**
+ * How often a regular delivery activity heartbeats while its try lasts: a cancellation (a newer attempt
+ * superseded this delivery, an operator cancelled the run) reaches a regular activity only in a
+ * heartbeat's answer. A try answered within this time sends none.
+ */
+export const DELIVERY_HEARTBEAT_MS = 1000;
+
+function currentContext(): Context | undefined {
   try {
-    return Context.current().cancellationSignal;
+    return Context.current();
   } catch {
     return undefined;
   }
+}
+
+/** The running activity's cancellation signal (regular or local activity); none outside an activity (tests). */
+export function activityCancellation(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
 }
 
 /** `work`, or a rejection as soon as `signal` aborts (what `work` holds is not sockets: a DNS lookup at most). */
@@ -175,6 +186,12 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
 export function createDeliverCallback(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs'>) {
   const deliveryTry = createDeliveryTry(deps);
   return async function deliverCallback(req: DeliveryRequest): Promise<{ status: number }> {
-    return deliveryTry(req, deps.timeoutMs, activityCancellation());
+    const ctx = currentContext();
+    const beat = ctx ? setInterval(() => ctx.heartbeat(), DELIVERY_HEARTBEAT_MS) : undefined;
+    try {
+      return await deliveryTry(req, deps.timeoutMs, ctx?.cancellationSignal);
+    } finally {
+      clearInterval(beat);
+    }
   };
 }
