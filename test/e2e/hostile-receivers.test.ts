@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
@@ -16,6 +17,8 @@ const FIRST_TRY_MS = 1000; // callbacks.firstTryTimeoutMs
 const FIRST_TRY_CONCURRENCY = 8;
 const HOSTILE = 100; // of each kind
 const ORDINARY = 5;
+// Work ids (and so workflow ids) unique to this run: every test file shares one Temporal namespace.
+const RUN = randomBytes(3).toString('hex');
 
 let stack: Stack;
 let receiver: Receiver;
@@ -66,7 +69,7 @@ async function ordinaryLatencies(tag: string): Promise<{ post: number[]; graded:
   const post: number[] = [];
   const graded: number[] = [];
   for (let i = 0; i < ORDINARY; i++) {
-    const workId = `${tag}-${i}`;
+    const workId = `hr-${RUN}-${tag}-${i}`;
     const t0 = Date.now();
     const res = await stack.post({ image: SCRIPT_RUNNER, work_id: workId, callback: receiver.url('/ok'), file: quick });
     expect(res.status).toBe(202);
@@ -93,7 +96,7 @@ describe('hostile receivers', () => {
     const t0 = Date.now();
     const ids = new Map<string, string>(); // work id → submission id
     await pool(hostile, 8, async ({ kind, n }) => {
-      const workId = `${kind}-${n}`;
+      const workId = `hr-${RUN}-${kind}-${n}`;
       if (kind === 'hang') hangWorkIds.push(workId);
       const res = await stack.post({ image: SCRIPT_RUNNER, work_id: workId, callback: receiver.url(`/${kind}/${n}`), file: quick });
       expect(res.status).toBe(202);
@@ -102,7 +105,7 @@ describe('hostile receivers', () => {
     const posted = Date.now() - t0;
 
     // All 200 graded and in their delivery phase: each receiver has had at least one POST.
-    const reached = () => new Set(receiver.received.map((r) => r.body.work_id).filter((w) => typeof w === 'string' && /^(drip|hang)-/.test(w)));
+    const reached = () => new Set(receiver.received.map((r) => r.body.work_id).filter((w) => typeof w === 'string' && /^hr-\w+-(drip|hang)-/.test(w)));
     await receiver.waitFor(() => reached().size === 2 * HOSTILE, 180_000);
     const allReached = Date.now() - t0;
     const dripDelivered = () => receiver.connections.filter((c) => c.path?.startsWith('/drip/') && c.answeredAt).length;
@@ -117,8 +120,8 @@ describe('hostile receivers', () => {
 
     // Every trickling one delivered (on its status line), every hanging one still being retried.
     const states = await pool([...ids.entries()], 8, async ([workId, id]) => ({ workId, body: (await stack.get(id)).body as Record<string, any> }));
-    const drips = states.filter((s) => s.workId.startsWith('drip-'));
-    const hangs = states.filter((s) => s.workId.startsWith('hang-'));
+    const drips = states.filter((s) => s.workId.includes('-drip-'));
+    const hangs = states.filter((s) => s.workId.includes('-hang-'));
     const dripsDelivered = drips.filter((s) => s.body.status === 'completed' && s.body.attempts[0]?.delivery?.status === 'delivered').length;
     const hangsPending = hangs.filter((s) => s.body.status === 'delivering' && s.body.attempts[0]?.delivery?.status === 'pending').length;
     const hangTries = hangs.map((s) => (s.body.attempts[0]?.delivery?.tries as number | undefined) ?? 0);
@@ -197,7 +200,7 @@ describe('a cancelled delivery', () => {
     });
     const hang = await startReceiver(slow.secret);
     try {
-      const res = await slow.post({ image: SCRIPT_RUNNER, work_id: 'cancel-me', callback: hang.url('/hang/cancel-me'), file: quick });
+      const res = await slow.post({ image: SCRIPT_RUNNER, work_id: `hr-${RUN}-cancel`, callback: hang.url('/hang/cancel'), file: quick });
       expect(res.status).toBe(202);
       // The first try (1 s), then the retry: its connection stays open up to 20 s.
       await hang.waitFor((r) => r.length >= 2, 60_000);
@@ -205,7 +208,7 @@ describe('a cancelled delivery', () => {
       const retry = hang.connections[1]!;
       expect(retry.closedAt).toBeUndefined();
       const t0 = Date.now();
-      await slow.server.client.workflow.getHandle('submission/test/cancel-me').cancel();
+      await slow.server.client.workflow.getHandle(`submission/test/hr-${RUN}-cancel`).cancel();
       while (retry.closedAt === undefined && Date.now() - t0 < 25_000) await new Promise((r) => setTimeout(r, 50));
       const closedIn = (retry.closedAt ?? Date.now()) - t0;
       console.log(`cancelled delivery: the retry's socket (deadline 20 s, open ${t0 - retry.openedAt} ms) closed ${closedIn} ms after the cancel`);
