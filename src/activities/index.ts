@@ -1,4 +1,4 @@
-import { createDeliverCallback, type DeliverDeps } from './callback/deliver-callback';
+import { createDeliverCallback, createDeliveryTry, type DeliverDeps } from './callback/deliver-callback';
 import { createAwaitContainer } from './docker/await-container';
 import type { LaunchDeps } from './docker/launch-container';
 import { createRunContainer } from './docker/run-container';
@@ -13,15 +13,25 @@ export function createHostActivities(deps: LaunchDeps) {
   };
 }
 
-/** Activities of the control worker: the database and the callbacks. */
+/**
+ * Activities of the control worker: the database and the callbacks. `deliverCallback` stays here for runs
+ * started before the delivery queue existed (their input names no delivery queue).
+ */
 export function createControlActivities(deps: DeliverDeps) {
   const records = createRecordActivities(deps.store);
-  const deliverCallback = createDeliverCallback(deps);
   return {
     ...records,
-    deliverCallback,
-    recordResultAndDeliver: createRecordAndDeliver(records.recordAttemptResult, deliverCallback),
+    deliverCallback: createDeliverCallback(deps),
+    recordResultAndDeliver: createRecordAndDeliver(records.recordAttemptResult, createDeliveryTry(deps), {
+      timeoutMs: Math.min(deps.firstTryTimeoutMs, deps.timeoutMs),
+      concurrency: deps.firstTryConcurrency,
+    }),
   };
+}
+
+/** Activities of the delivery worker (the delivery queue): the callback retries, I/O-bound, many at once. */
+export function createDeliveryActivities(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs'>) {
+  return { deliverCallback: createDeliverCallback(deps) };
 }
 
 export type HostActivities = ReturnType<typeof createHostActivities>;

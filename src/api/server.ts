@@ -9,7 +9,7 @@ import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
-import { createControlWorker } from '../workers/control';
+import { createControlWorker, createDeliveryWorker } from '../workers/control';
 import { installRuntime, temporalAddress } from '../workers/runtime';
 import { buildApp } from './app';
 import { createStallWatch, type StallWatch } from './stall-watch';
@@ -37,7 +37,7 @@ export interface ServerOptions {
 }
 
 /**
- * The server process: database (migrated), Temporal client, the control worker, and the HTTP API.
+ * The server process: database (migrated), Temporal client, the control and delivery workers, and the HTTP API.
  * Submissions whose workflow start was never confirmed are started again, at once and then periodically.
  */
 export async function startServer(config: GradeflowConfig, opts: ServerOptions): Promise<RunningServer> {
@@ -63,6 +63,8 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
   });
   const workerDone = worker.run();
+  const deliveryWorker = await createDeliveryWorker({ connection: workerConnection, config, store });
+  const deliveryWorkerDone = deliveryWorker.run();
 
   // Starts make sure the workflow is the submission's own (rows of the old id scheme may share one).
   const owned = createOwnedStarts({ grading, store, log });
@@ -119,7 +121,8 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
       await app.close();
       await starter.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerDone;
+      if (deliveryWorker.getState() === 'RUNNING') deliveryWorker.shutdown();
+      await Promise.all([workerDone, deliveryWorkerDone]);
       await workerConnection.close();
       await connection.close();
       await db.close();

@@ -1,5 +1,5 @@
 import type { GradeflowConfig } from '../config/schema';
-import { controlQueue, flavourQueue } from '../shared/task-queues';
+import { controlQueue, deliveryQueue, flavourQueue } from '../shared/task-queues';
 import type { GradeSubmissionInput } from '../shared/types';
 import type { Submission } from '../store/submissions';
 import { effectiveLimits } from './submission-limits';
@@ -49,8 +49,9 @@ export function workflowInput(
       maximumIntervalMs: config.callbacks.maximumIntervalMs,
       backoffCoefficient: config.callbacks.backoffCoefficient,
       giveUpAfterMs: config.callbacks.giveUpAfterMs,
+      firstTryTimeoutMs: Math.min(config.callbacks.firstTryTimeoutMs, config.callbacks.timeoutMs),
     },
     infrastructureRetries: config.infrastructureRetries,
-    taskQueues: { control: controlQueue(prefix), flavour: flavourQueue(prefix, sub.flavour) },
+    taskQueues: { control: controlQueue(prefix), flavour: flavourQueue(prefix, sub.flavour), deliveries: deliveryQueue(prefix) },
   };
 }

@@ -90,7 +90,33 @@ export const ConfigSchema = Type.Object(
         maximumIntervalMs: Type.Integer({ minimum: 10, default: 600000, description: 'longest wait between retries, ms (10 min)' }),
         backoffCoefficient: Type.Number({ minimum: 1, default: 2 }),
         giveUpAfterMs: Type.Integer({ minimum: 1000, default: 86400000, description: 'stop retrying after, ms (24 h)' }),
-        timeoutMs: Type.Integer({ minimum: 100, maximum: 50000, default: 10000, description: 'one POST, ms (at most 50 s: a try must end within its activity\'s minute)' }),
+        timeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 50000,
+          default: 10000,
+          description:
+            'hard deadline of one try, ms, from its start to the status line (connect, request, headers; the body is never read); at most 50 s: a try must end within its activity\'s minute',
+        }),
+        firstTryTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 50000,
+          default: 2000,
+          description:
+            'hard deadline of the first try, ms, made right after the result is recorded while the workflow task waits (capped at timeoutMs)',
+        }),
+        firstTryConcurrency: Type.Integer({
+          minimum: 0,
+          maximum: 1000,
+          default: 8,
+          description:
+            'first tries in flight at once per server process (each holds one of the control worker\'s 40 workflow-task slots); beyond it the first try is skipped and the retries deliver at once; 0: never',
+        }),
+        maxConcurrentDeliveries: Type.Integer({
+          minimum: 1,
+          maximum: 10000,
+          default: 200,
+          description: 'callback retries in flight at once per server process (the delivery worker\'s activity slots)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -60,7 +60,11 @@ export interface SubmissionFileRef {
 }
 
 /** How the first try of a callback, made with the record of its result, ended. */
-export type FirstDeliveryTry = { delivered: true } | { delivered: false; retryable: boolean; error: string };
+/**
+ * How the first try of a callback went. `skipped`: not made (too many first tries in flight, or the record
+ * was retried): the retries start at once, without waiting.
+ */
+export type FirstDeliveryTry = { delivered: true } | { delivered: false; retryable: boolean; error: string; skipped?: boolean };
 
 /** What the start activity answers: which host runs the container. */
 export interface StartedContainer {
@@ -90,6 +94,8 @@ export interface CallbackPolicy {
   backoffCoefficient: number;
   /** Give up after this long; the result stays available through the API. */
   giveUpAfterMs: number;
+  /** Hard deadline of the first try, ms (absent in runs started before it existed). */
+  firstTryTimeoutMs?: number;
 }
 
 export interface GradeSubmissionInput {
@@ -110,7 +116,8 @@ export interface GradeSubmissionInput {
   callbackPolicy: CallbackPolicy;
   /** How often an attempt lost to infrastructure faults is tried again before it is reported. */
   infrastructureRetries: number;
-  taskQueues: { control: string; flavour: string };
+  /** `deliveries`: the callback retries' queue (absent in runs started before it existed: the control queue). */
+  taskQueues: { control: string; flavour: string; deliveries?: string };
 }
 
 export type Phase = 'queued' | 'running' | 'delivering' | 'completed' | 'failed';

@@ -1,7 +1,8 @@
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
-import { createControlActivities } from '../activities';
+import { createControlActivities, createDeliveryActivities } from '../activities';
+import { DELIVERY_HEARTBEAT_MS } from '../activities/callback/deliver-callback';
 import type { GradeflowConfig } from '../config/schema';
-import { controlQueue } from '../shared/task-queues';
+import { controlQueue, deliveryQueue } from '../shared/task-queues';
 import type { SubmissionStore } from '../store/submissions';
 
 export interface ControlWorkerDeps {
@@ -24,7 +25,34 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
       platforms: new Map(config.platforms.map((p) => [p.id, p])),
       store: deps.store,
       timeoutMs: config.callbacks.timeoutMs,
+      firstTryTimeoutMs: config.callbacks.firstTryTimeoutMs,
+      firstTryConcurrency: config.callbacks.firstTryConcurrency,
     }),
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
+  });
+}
+
+/**
+ * The delivery worker, in the server process beside the control worker: the callback retries
+ * (`deliverCallback`) on the delivery queue, up to `callbacks.maxConcurrentDeliveries` at once. A try
+ * costs a socket and a timer, no CPU to speak of, so the slots are many; a receiver that hangs holds
+ * one of them for at most `callbacks.timeoutMs`, and none of the control queue's.
+ */
+export async function createDeliveryWorker(deps: Omit<ControlWorkerDeps, 'workflowBundle'>): Promise<Worker> {
+  const { config } = deps;
+  return Worker.create({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: deliveryQueue(config.temporal.taskQueuePrefix),
+    activities: createDeliveryActivities({
+      platforms: new Map(config.platforms.map((p) => [p.id, p])),
+      store: deps.store,
+      timeoutMs: config.callbacks.timeoutMs,
+    }),
+    maxConcurrentActivityTaskExecutions: config.callbacks.maxConcurrentDeliveries,
+    // A try heartbeats every second while it lasts (DELIVERY_HEARTBEAT_MS), so that a cancelled delivery
+    // learns it and closes its socket within about a second, not at its deadline (30 s would be the default).
+    defaultHeartbeatThrottleInterval: DELIVERY_HEARTBEAT_MS,
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
   });
 }

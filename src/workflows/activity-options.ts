@@ -37,6 +37,9 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
   });
 }
 
+/** How long one database write may take (local activities). */
+const RECORD_MS = 30_000;
+
 /**
  * Database writes: local activities in the control worker, which runs the workflow. No task queue round
  * trip; the result is recorded with the workflow task. Retried until the database answers.
@@ -44,32 +47,38 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
 export function storeProxy(_input: GradeSubmissionInput, summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
-    startToCloseTimeout: '30 seconds',
+    startToCloseTimeout: RECORD_MS,
     retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
   });
 }
 
 /**
  * An attempt's result: recorded, and its callback's first try made, in one local activity. Retried until
- * the database answers (the record is idempotent; a failed delivery is an answer, not a failure). Most
- * receivers answer at once; one that does not is retried by `deliveryProxy`, so that a long outage never
- * holds the workflow's task (which would keep queries from being answered). The timeout covers the
- * database write and one POST (`callbacks.timeoutMs`, at most 50 s).
+ * the database answers (the record is idempotent; a failed delivery is an answer, not a failure, and a
+ * retried local activity skips the try). Most receivers answer at once; one that does not is retried by
+ * `deliveryProxy`, so that a long outage never holds the workflow's task (which would keep queries from
+ * being answered, and holds a workflow-task slot of the control worker). The timeout covers the database
+ * write and the first try's hard deadline (`callbacks.firstTryTimeoutMs`; runs started before it existed:
+ * one minute in all, as then).
  */
-export function recordProxy(_input: GradeSubmissionInput, summary: string) {
+export function recordProxy(input: GradeSubmissionInput, summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
-    startToCloseTimeout: '1 minute',
+    startToCloseTimeout: RECORD_MS + (input.callbackPolicy.firstTryTimeoutMs ?? 30_000),
     retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
   });
 }
 
-/** Callback delivery, the retries: exponential backoff until the receiver accepts or the policy gives up. */
+/**
+ * Callback delivery, the retries: exponential backoff until the receiver accepts or the policy gives up.
+ * On the delivery queue (runs started before it existed: the control queue). Each try has its own hard
+ * deadline (`callbacks.timeoutMs`, at most 50 s), inside this minute.
+ */
 export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
   const p = input.callbackPolicy;
   return proxyActivities<ControlActivities>({
     summary,
-    taskQueue: input.taskQueues.control,
+    taskQueue: input.taskQueues.deliveries ?? input.taskQueues.control,
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: p.giveUpAfterMs,
     retry: {

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -148,6 +149,8 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
     void scope
       .run(async () => {
         if (!first.retryable) throw ApplicationFailure.nonRetryable(first.error, ErrorTypes.CallbackForbidden);
+        // A first try that was made and failed: the retries keep the policy's first interval (a skipped one need not).
+        if (!first.skipped && patched('wait-after-first-try')) await sleep(input.callbackPolicy.initialIntervalMs);
         return deliveryProxy(input, `attempt ${n}: deliver callback (retries)`).deliverCallback(request);
       })
       .then(() => true)

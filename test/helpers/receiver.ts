@@ -8,19 +8,47 @@ export interface ReceivedCallback {
   body: Record<string, unknown>;
   /** Whether the Standard Webhooks signature verified with the platform's secret. */
   verified: boolean;
+  /** 0 for a request left unanswered (`/hang…`). */
   answeredStatus: number;
+  /** When the request's body had arrived (ms since the epoch). */
+  at: number;
+}
+
+/** One TCP connection the receiver accepted, and what happened on it. */
+export interface ReceivedConnection {
+  openedAt: number;
+  closedAt?: number;
+  /** The request's path, once its headers came. */
+  path?: string;
+  /** When the status line was sent (never for `/hang…`). */
+  answeredAt?: number;
+}
+
+export interface ReceiverOptions {
+  /** `/drip…` paths: one body byte every this many ms after the 200's headers, never ending. */
+  dripEveryMs?: number;
 }
 
 /**
  * A real HTTP callback receiver on 127.0.0.1 that verifies signatures. `failNext(n)` answers 503 n times;
  * `down()`/`up()` close and reopen the port (connection refused in between).
+ *
+ * Hostile paths: `/drip…` answers 200 with its headers at once, then trickles its body one byte every
+ * `dripEveryMs`, never ending; `/hang…` reads the request and never answers. Every connection is counted
+ * (`connections`, `openConnections()`, `maxOpenConnections()`), with when it opened, was answered and closed.
  */
-export async function startReceiver(secret: string, port = 0) {
+export async function startReceiver(secret: string, port = 0, options: ReceiverOptions = {}) {
   const received: ReceivedCallback[] = [];
   const waiters: Array<() => void> = [];
   let failures = 0;
   const webhook = new Webhook(secret);
+  const connections: ReceivedConnection[] = [];
+  const bySocket = new WeakMap<object, ReceivedConnection>();
+  let open = 0;
+  let maxOpen = 0;
   const server = http.createServer((req, res) => {
+    const conn = bySocket.get(req.socket);
+    if (conn) conn.path = req.url ?? '';
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -32,12 +60,35 @@ export async function startReceiver(secret: string, port = 0) {
       } catch {
         verified = false;
       }
-      const status = failures > 0 ? 503 : 204;
-      if (failures > 0) failures--;
-      received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified, answeredStatus: status });
-      res.statusCode = status;
-      res.end();
+      const path = req.url ?? '';
+      const hostile = path.startsWith('/drip') ? 'drip' : path.startsWith('/hang') ? 'hang' : undefined;
+      const status = hostile === 'hang' ? 0 : hostile === 'drip' ? 200 : failures > 0 ? 503 : 204;
+      if (!hostile && failures > 0) failures--;
+      const at = Date.now();
+      received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified, answeredStatus: status, at });
+      if (hostile === 'drip') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+        if (conn) conn.answeredAt = Date.now();
+        const drip = setInterval(() => res.write('.'), options.dripEveryMs ?? 2000);
+        res.on('close', () => clearInterval(drip));
+      } else if (hostile !== 'hang') {
+        res.statusCode = status;
+        res.end();
+        if (conn) conn.answeredAt = Date.now();
+      }
       waiters.splice(0).forEach((w) => w());
+    });
+  });
+  server.on('connection', (socket) => {
+    const conn: ReceivedConnection = { openedAt: Date.now() };
+    connections.push(conn);
+    bySocket.set(socket, conn);
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    socket.on('close', () => {
+      conn.closedAt = Date.now();
+      open--;
     });
   });
   const listen = (p: number) => new Promise<number>((resolve) => server.listen(p, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -45,7 +96,14 @@ export async function startReceiver(secret: string, port = 0) {
   return {
     url: (path = '/callback') => `http://127.0.0.1:${boundPort}${path}`,
     received,
-    accepted: () => received.filter((r) => r.answeredStatus < 300),
+    accepted: () => received.filter((r) => r.answeredStatus >= 200 && r.answeredStatus < 300),
+    connections,
+    openConnections: () => open,
+    maxOpenConnections: () => maxOpen,
+    /** Forget the highest count of open connections seen so far (a measurement starts again from now). */
+    resetMaxOpenConnections() {
+      maxOpen = open;
+    },
     failNext(n: number) {
       failures = n;
     },

@@ -73,7 +73,16 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
         images: OTHER_PLATFORM_IMAGES,
       },
     ],
-    callbacks: { initialIntervalMs: 200, maximumIntervalMs: 1000, backoffCoefficient: 2, giveUpAfterMs: 120_000, timeoutMs: 5000 },
+    callbacks: {
+      initialIntervalMs: 200,
+      maximumIntervalMs: 1000,
+      backoffCoefficient: 2,
+      giveUpAfterMs: 120_000,
+      timeoutMs: 5000,
+      firstTryTimeoutMs: 2000,
+      firstTryConcurrency: 8,
+      maxConcurrentDeliveries: 200,
+    },
     logLevel: 'silent',
     ...overrides,
   });
