@@ -68,7 +68,7 @@ function fixture() {
     apiKeys: ['k'.repeat(16)],
     callbackSecret: `whsec_${randomBytes(32).toString('base64')}`,
     allowLoopbackCallbacks: true,
-    images: ["*"],
+    images: ['*'],
   };
   const deps = { platforms: new Map([[platform.id, platform]]), store };
   return { deps, tries };
