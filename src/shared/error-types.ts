@@ -16,6 +16,8 @@ export const ErrorTypes = {
   SubmissionRejected: 'SubmissionRejected',
   /** The callback URL is not allowed (SSRF guard) at delivery time. */
   CallbackForbidden: 'CallbackForbidden',
+  /** The receiver answered 410 Gone: Standard Webhooks receivers say so to stop deliveries. Not retried. */
+  CallbackGone: 'CallbackGone',
   /** The container vanished while we were waiting for it (removed by hand, daemon restarted). */
   ContainerLost: 'ContainerLost',
 } as const;

@@ -85,7 +85,7 @@ export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
       initialInterval: p.initialIntervalMs,
       maximumInterval: p.maximumIntervalMs,
       backoffCoefficient: p.backoffCoefficient,
-      nonRetryableErrorTypes: [ErrorTypes.CallbackForbidden],
+      nonRetryableErrorTypes: [ErrorTypes.CallbackForbidden, ErrorTypes.CallbackGone],
     },
   });
 }

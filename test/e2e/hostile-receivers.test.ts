@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The hanging deliveries would be retried for 10 minutes: cancel their runs (best effort) before stopping.
-  await Promise.allSettled(hangWorkIds.map((w) => stack.server.client.workflow.getHandle(`submission/test/${w}`).cancel()));
+  await Promise.allSettled(hangWorkIds.map((w) => stack.server.client.workflow.getHandle(`submission/test/w/${w}`).cancel()));
   await receiver?.close();
   await stack?.stop();
 });
@@ -137,7 +137,7 @@ describe('hostile receivers', () => {
 
     // End the hanging ones: their sockets close with their tries.
     const tCancel = Date.now();
-    await Promise.all(hangWorkIds.map((w) => stack.server.client.workflow.getHandle(`submission/test/${w}`).cancel()));
+    await Promise.all(hangWorkIds.map((w) => stack.server.client.workflow.getHandle(`submission/test/w/${w}`).cancel()));
     let openAfterCancel = receiver.openConnections();
     while (openAfterCancel > 0 && Date.now() - tCancel < 10_000) {
       await new Promise((r) => setTimeout(r, 100));
@@ -208,7 +208,7 @@ describe('a cancelled delivery', () => {
       const retry = hang.connections[1]!;
       expect(retry.closedAt).toBeUndefined();
       const t0 = Date.now();
-      await slow.server.client.workflow.getHandle(`submission/test/hr-${RUN}-cancel`).cancel();
+      await slow.server.client.workflow.getHandle(`submission/test/w/hr-${RUN}-cancel`).cancel();
       while (retry.closedAt === undefined && Date.now() - t0 < 25_000) await new Promise((r) => setTimeout(r, 50));
       const closedIn = (retry.closedAt ?? Date.now()) - t0;
       console.log(`cancelled delivery: the retry's socket (deadline 20 s, open ${t0 - retry.openedAt} ms) closed ${closedIn} ms after the cancel`);

@@ -77,6 +77,19 @@ describe('delivery', () => {
     await flaky.close();
   });
 
+  it('stops at a receiver that answers 410 Gone: one try, the delivery recorded as failed', async () => {
+    const res = await stack.post({ image: SCRIPT_RUNNER, work_id: `gone-${Date.now()}`, callback: receiver.url('/gone'), file: quick });
+    const id = res.body.id as string;
+    const done = await stack.waitFor(id, (b) => b.status === 'failed' || b.status === 'completed', 30_000);
+    expect(done.status).toBe('failed');
+    expect(done.result).toMatchObject({ success: true, grade: 4 });
+    expect(done.attempts[0].delivery).toMatchObject({ tries: 1, last_status: 410 });
+    expect(done.attempts[0].delivery.status).not.toBe('pending');
+    // Retries would come after initialIntervalMs (200 ms here): wait well past several of them.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(receiver.received.filter((c) => c.body.submission_id === id)).toHaveLength(1);
+  });
+
   it('keeps the result for GET when there is no callback', async () => {
     const res = await stack.post({ image: SCRIPT_RUNNER, file: quick });
     const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');

@@ -34,7 +34,7 @@ export interface ReceiverOptions {
  * `down()`/`up()` close and reopen the port (connection refused in between).
  *
  * Hostile paths: `/drip…` answers 200 with its headers at once, then trickles its body one byte every
- * `dripEveryMs`, never ending; `/hang…` reads the request and never answers. Every connection is counted
+ * `dripEveryMs`, never ending; `/hang…` reads the request and never answers; `/gone…` answers 410 Gone. Every connection is counted
  * (`connections`, `openConnections()`, `maxOpenConnections()`), with when it opened, was answered and closed.
  */
 export async function startReceiver(secret: string, port = 0, options: ReceiverOptions = {}) {
@@ -62,8 +62,9 @@ export async function startReceiver(secret: string, port = 0, options: ReceiverO
       }
       const path = req.url ?? '';
       const hostile = path.startsWith('/drip') ? 'drip' : path.startsWith('/hang') ? 'hang' : undefined;
-      const status = hostile === 'hang' ? 0 : hostile === 'drip' ? 200 : failures > 0 ? 503 : 204;
-      if (!hostile && failures > 0) failures--;
+      const gone = path.startsWith('/gone');
+      const status = hostile === 'hang' ? 0 : hostile === 'drip' ? 200 : gone ? 410 : failures > 0 ? 503 : 204;
+      if (!hostile && !gone && failures > 0) failures--;
       const at = Date.now();
       received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified, answeredStatus: status, at });
       if (hostile === 'drip') {

@@ -168,6 +168,8 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
         status,
         ...(delivered ? {} : { error: `receiver answered ${status}` }),
       });
+      // 410 Gone is how a Standard Webhooks receiver unsubscribes: this delivery stops here.
+      if (status === 410) throw ApplicationFailure.nonRetryable(`POST ${req.url} answered 410 Gone: the receiver asked for no more deliveries`, ErrorTypes.CallbackGone);
       if (!delivered) throw ApplicationFailure.retryable(`POST ${req.url} answered ${status}`, 'CallbackNotAccepted');
       return { status };
     } finally {
