@@ -1,0 +1,205 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DeliveryRequest } from '../../src/activities/callback/deliver-callback';
+import type { FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from '../../src/shared/types';
+import { regradeSignal, statusQuery } from '../../src/workflows/messages';
+import { createEnv, deferred, graded, runWorkflow, started } from './workflow-env';
+
+/**
+ * gradeSubmissionWorkflow against the suite's Temporal dev server, with its activities as plain objects:
+ * every path of the workflow in seconds, without Docker or a database. The histories of these runs are
+ * the replay fixtures (`npm run histories`).
+ */
+
+let env: TestWorkflowEnvironment;
+const WAIT = { timeout: 10_000, interval: 20 };
+
+beforeAll(async () => {
+  env = await createEnv();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Record {
+  record: { attempt: number; status: string; result: { reason?: string; grade?: number }; host: string | null };
+  delivery?: DeliveryRequest;
+}
+
+/** Activities that grade at once and deliver on the first try; each test overrides what its path needs. */
+function activities(over: object = {}) {
+  return {
+    runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => ({ kind: 'graded', started: started('q'), result: graded(spec.attempt) })),
+    recordResultAndDeliver: vi.fn(async (r: Record): Promise<FirstDeliveryTry | null> => (r.delivery ? { delivered: true } : null)),
+    deliverCallback: vi.fn(async (_req: DeliveryRequest) => ({ status: 200 })),
+    recordDeliveryFailure: vi.fn(async (_r: { attempt: number; superseded: boolean; error: string }) => {}),
+    recordCancellation: vi.fn(async (_r: { attempt: number; result?: { reason?: string } }) => {}),
+    recordAttemptResult: vi.fn(async () => {}),
+    ...over,
+  };
+}
+
+/** Blocks (heartbeating) until the activity is cancelled. */
+async function untilCancelled(): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(100);
+  }
+}
+
+describe('gradeSubmissionWorkflow', () => {
+  it('a regrade during a failing delivery supersedes it; the newer result is delivered', async () => {
+    const retrying = deferred();
+    const acts = activities({
+      recordResultAndDeliver: vi.fn(async (r: Record): Promise<FirstDeliveryTry> =>
+        r.record.attempt === 1 ? { delivered: false, retryable: true, error: 'receiver answered 503' } : { delivered: true }),
+      deliverCallback: vi.fn(async () => {
+        retrying.resolve();
+        throw ApplicationFailure.retryable('receiver answered 503', 'CallbackNotAccepted');
+      }),
+    });
+    await runWorkflow(env, { name: 'regrade-supersedes-failing-delivery', activities: acts }, async (handle) => {
+      await retrying.promise;
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'delivering', attempt: 1, regradePending: false });
+      await handle.signal(regradeSignal, { requestedBy: 'test' });
+      const outcome = await handle.result();
+      expect(outcome).toMatchObject({ attempts: 2, delivered: true, lastResult: { grade: 2 } });
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'completed', attempt: 2 });
+    });
+    expect(acts.recordDeliveryFailure).toHaveBeenCalledTimes(1);
+    expect(acts.recordDeliveryFailure.mock.calls[0]![0]).toMatchObject({ attempt: 1, superseded: true, error: 'superseded by a newer attempt' });
+    expect(acts.deliverCallback.mock.calls.every(([req]) => req.attempt === 1)).toBe(true);
+    expect(acts.recordResultAndDeliver.mock.calls.map(([r]) => [r.record.attempt, r.record.status])).toEqual([[1, 'delivering'], [2, 'delivering']]);
+  });
+
+  it('a first try that failed is retried after the policy interval (patch wait-after-first-try), then delivered', async () => {
+    const release = deferred();
+    const acts = activities({
+      recordResultAndDeliver: vi.fn(async (): Promise<FirstDeliveryTry> => ({ delivered: false, retryable: true, error: 'receiver answered 503' })),
+      deliverCallback: vi.fn(async () => {
+        await release.promise;
+        if (Context.current().info.attempt === 1) throw ApplicationFailure.retryable('receiver answered 503', 'CallbackNotAccepted');
+        return { status: 200 };
+      }),
+    });
+    await runWorkflow(env, { name: 'delivery-retried-then-delivered', activities: acts }, async (handle) => {
+      await vi.waitFor(() => expect(acts.deliverCallback).toHaveBeenCalled(), WAIT);
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'delivering', attempt: 1, host: 'host-a' });
+      release.resolve();
+      expect(await handle.result()).toMatchObject({ attempts: 1, delivered: true });
+      const progress = await handle.query(statusQuery);
+      expect(progress.phase).toBe('completed');
+      expect(progress.timings.deliveredAt).toBeDefined();
+    });
+    expect(acts.deliverCallback).toHaveBeenCalledTimes(2);
+    expect(acts.recordDeliveryFailure).not.toHaveBeenCalled();
+  });
+
+  it('a first try the receiver refused for good is recorded as undelivered; the submission fails', async () => {
+    const acts = activities({
+      recordResultAndDeliver: vi.fn(async (): Promise<FirstDeliveryTry> => ({ delivered: false, retryable: false, error: 'callback URL is private' })),
+    });
+    await runWorkflow(env, { name: 'delivery-refused', activities: acts }, async (handle) => {
+      expect(await handle.result()).toMatchObject({ attempts: 1, delivered: false });
+      expect((await handle.query(statusQuery)).phase).toBe('failed');
+    });
+    expect(acts.deliverCallback).not.toHaveBeenCalled();
+    expect(acts.recordDeliveryFailure.mock.calls[0]![0]).toMatchObject({ attempt: 1, superseded: false, error: expect.stringContaining('callback URL is private') });
+  });
+
+  it('repeated infrastructure faults end as infrastructure_error, without a second attempt number', async () => {
+    const acts = activities({
+      runContainer: vi.fn(async (): Promise<RunOutcome> => {
+        throw ApplicationFailure.nonRetryable('the container vanished', 'ContainerLost');
+      }),
+    });
+    await runWorkflow(env, { name: 'infrastructure-faults', activities: acts, input: () => ({ callbackUrl: undefined, infrastructureRetries: 1 }) }, async (handle) => {
+      const outcome = await handle.result();
+      expect(outcome).toMatchObject({ attempts: 1, delivered: false, lastResult: { reason: 'infrastructure_error', origin: 'infrastructure' } });
+      expect(outcome.lastResult.error).toContain('after 2 tries');
+      expect((await handle.query(statusQuery)).phase).toBe('failed');
+    });
+    expect(acts.runContainer.mock.calls.map(([spec]) => spec.attempt)).toEqual([1, 1]);
+    expect(acts.recordResultAndDeliver.mock.calls.map(([r]) => [r.record.attempt, r.record.status])).toEqual([[1, 'failed']]);
+  });
+
+  it('handedOver leads to awaitContainer on that host\'s queue; status says queued, then running there', async () => {
+    const running = deferred();
+    const finish = deferred();
+    let hostQueue = '';
+    const awaitedOn: string[] = [];
+    const acts = activities({
+      runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => {
+        await running.promise;
+        hostQueue = started(Context.current().info.taskQueue).hostQueue;
+        return { kind: 'handedOver', started: started(Context.current().info.taskQueue) };
+      }),
+    });
+    const host = {
+      awaitContainer: vi.fn(async (spec: GradingSpec, s: StartedContainer) => {
+        awaitedOn.push(Context.current().info.taskQueue);
+        expect(s.hostId).toBe('host-a');
+        await finish.promise;
+        return graded(spec.attempt + 6);
+      }),
+    };
+    await runWorkflow(env, { name: 'handed-over', activities: acts, hosts: [['-host-host-a', host]], input: () => ({ callbackUrl: undefined }) }, async (handle) => {
+      await vi.waitFor(() => expect(acts.runContainer).toHaveBeenCalled(), WAIT);
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'queued', attempt: 1 });
+      running.resolve();
+      await vi.waitFor(() => expect(host.awaitContainer).toHaveBeenCalled(), WAIT);
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'running', attempt: 1, host: 'host-a' });
+      finish.resolve();
+      expect(await handle.result()).toMatchObject({ attempts: 1, lastResult: { grade: 7 } });
+      expect(await handle.query(statusQuery)).toMatchObject({ phase: 'completed', host: 'host-a' });
+    });
+    expect(awaitedOn).toEqual([hostQueue]);
+    expect(acts.recordResultAndDeliver.mock.calls[0]![0].record).toMatchObject({ attempt: 1, status: 'completed', host: 'host-a' });
+  });
+
+  it('an operator cancel records the unfinished attempt as cancelled', async () => {
+    const acts = activities({ runContainer: vi.fn(untilCancelled) });
+    await runWorkflow(env, { name: 'operator-cancel', activities: acts }, async (handle) => {
+      await vi.waitFor(() => expect(acts.runContainer).toHaveBeenCalled(), WAIT);
+      await handle.cancel();
+      const err = await handle.result().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    });
+    expect(acts.recordCancellation).toHaveBeenCalledTimes(1);
+    expect(acts.recordCancellation.mock.calls[0]![0]).toMatchObject({ attempt: 1, result: { reason: 'cancelled' } });
+    expect(acts.recordResultAndDeliver).not.toHaveBeenCalled();
+  });
+
+  it('a submission the host refuses (SubmissionRejected) ends as invalid_submission, not retried', async () => {
+    const acts = activities({
+      runContainer: vi.fn(async (): Promise<RunOutcome> => {
+        throw ApplicationFailure.nonRetryable('the archive holds a path outside its root', 'SubmissionRejected');
+      }),
+    });
+    await runWorkflow(env, { name: 'submission-rejected', activities: acts }, async (handle) => {
+      const outcome = await handle.result();
+      expect(outcome).toMatchObject({ attempts: 1, delivered: true, lastResult: { reason: 'invalid_submission', origin: 'student' } });
+      expect((await handle.query(statusQuery)).phase).toBe('completed');
+    });
+    expect(acts.runContainer).toHaveBeenCalledTimes(1);
+    expect(acts.recordResultAndDeliver.mock.calls[0]![0].record).toMatchObject({ attempt: 1, status: 'delivering', result: { reason: 'invalid_submission' } });
+  });
+
+  it('a run started only for a regrade numbers its attempt after the earlier runs\' ones', async () => {
+    const acts = activities();
+    await runWorkflow(
+      env,
+      { name: 'regrade-run', activities: acts, input: () => ({ previousAttempts: 2, gradeOnStart: false }), signalRegrade: true },
+      async (handle) => {
+        expect(await handle.result()).toMatchObject({ attempts: 3, delivered: true, lastResult: { grade: 3 } });
+      },
+    );
+    expect(acts.runContainer.mock.calls.map(([spec]) => spec.attempt)).toEqual([3]);
+  });
+});

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submissionWorkflowId } from '../../src/shared/workflow-ids';
+import { SCRIPT_RUNNER } from '../helpers/images';
+import { startReceiver, type Receiver } from '../helpers/receiver';
+import { b64file, startStack, type Stack } from '../helpers/stack';
+import { RECORDING, saveHistory } from './workflow-env';
+
+/**
+ * Replay fixtures from real gradings (Docker, PostgreSQL, a real receiver). Runs only when recording
+ * (`npm run histories`); `replay.test.ts` replays what it saved on every `npm test`.
+ */
+describe.runIf(RECORDING)('record e2e histories', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    stack = await startStack('histories');
+    receiver = await startReceiver(stack.secret);
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await stack?.stop();
+  });
+
+  const grade = b64file('grade.sh', 'echo \'{"success": true, "grade": 4}\'');
+
+  async function gradeAndSave(name: string, workId: string): Promise<void> {
+    const res = await stack.post({ image: SCRIPT_RUNNER, work_id: workId, callback: receiver.url(), file: grade });
+    const id = res.body.id as string;
+    await stack.waitFor(id, (b) => b.status === 'completed');
+    const handle = stack.server.client.workflow.getHandle(submissionWorkflowId('test', { id, workId }));
+    await handle.result();
+    await saveHistory(name, handle);
+  }
+
+  it('a grading through Docker, delivered on the first try', async () => {
+    await gradeAndSave('e2e-docker-delivered', 'hist-e2e-1');
+  });
+
+  it('a grading through Docker whose first callback try is answered 503', async () => {
+    receiver.failNext(1);
+    await gradeAndSave('e2e-docker-delivery-retried', 'hist-e2e-2');
+    expect(receiver.accepted().filter((c) => c.body.work_id === 'hist-e2e-2')).toHaveLength(1);
+  });
+});
