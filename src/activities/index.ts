@@ -1,3 +1,4 @@
+import type { ControlActivities, HostActivities } from '../shared/activity-contracts';
 import { createDeliverCallback, createDeliveryTry, type DeliverDeps } from './callback/deliver-callback';
 import { createAwaitContainer } from './docker/await-container';
 import type { LaunchDeps } from './docker/launch-container';
@@ -6,7 +7,7 @@ import { createRecordAndDeliver } from './record-and-deliver';
 import { createRecordActivities } from './store/record-results';
 
 /** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
-export function createHostActivities(deps: LaunchDeps) {
+export function createHostActivities(deps: LaunchDeps): HostActivities {
   return {
     runContainer: createRunContainer(deps),
     awaitContainer: createAwaitContainer(deps),
@@ -17,7 +18,7 @@ export function createHostActivities(deps: LaunchDeps) {
  * Activities of the control worker: the database and the callbacks. `deliverCallback` stays here for runs
  * started before the delivery queue existed (their input names no delivery queue).
  */
-export function createControlActivities(deps: DeliverDeps) {
+export function createControlActivities(deps: DeliverDeps): ControlActivities {
   const records = createRecordActivities(deps.store);
   return {
     ...records,
@@ -30,9 +31,9 @@ export function createControlActivities(deps: DeliverDeps) {
 }
 
 /** Activities of the delivery worker (the delivery queue): the callback retries, I/O-bound, many at once. */
-export function createDeliveryActivities(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs'>) {
+export function createDeliveryActivities(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
   return { deliverCallback: createDeliverCallback(deps) };
 }
 
-export type HostActivities = ReturnType<typeof createHostActivities>;
-export type ControlActivities = ReturnType<typeof createControlActivities>;
+/** The activities' contracts (inputs, outputs) are in src/shared/activity-contracts.ts; re-exported here as before. */
+export type { ControlActivities, HostActivities } from '../shared/activity-contracts';

@@ -1,9 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../shared/error-types';
-import type { FirstDeliveryTry } from '../shared/types';
-import { activityCancellation, type DeliveryRequest } from './callback/deliver-callback';
-import type { AttemptResultRecord } from './store/record-results';
+import type { AttemptResultRecord, DeliveryRequest, FirstDeliveryTry, RecordAndDeliverRequest } from '../shared/activity-contracts';
+import { activityCancellation } from './callback/deliver-callback';
 
 export interface FirstTryOptions {
   /** Hard deadline of the first try, ms. */
@@ -40,7 +39,7 @@ export function createRecordAndDeliver(
   options: FirstTryOptions,
 ) {
   let inFlight = 0;
-  return async function recordResultAndDeliver(r: { record: AttemptResultRecord; delivery?: DeliveryRequest }): Promise<FirstDeliveryTry | null> {
+  return async function recordResultAndDeliver(r: RecordAndDeliverRequest): Promise<FirstDeliveryTry | null> {
     await recordAttemptResult(r.record);
     if (!r.delivery) return null;
     if (activityAttempt() > 1) return { delivered: false, retryable: true, skipped: true, error: 'first try skipped: the record was retried' };

@@ -1,3 +1,4 @@
+import { publicStatus } from '../shared/status';
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
 
@@ -15,7 +16,7 @@ export function presentSubmission(
 ) {
   const latest = attempts.at(-1);
   const live = progress && progress.phase !== 'completed' && progress.phase !== 'failed' ? progress : undefined;
-  const status = live ? live.phase : sub.status === 'received' ? 'queued' : sub.status;
+  const status = live ? live.phase : publicStatus(sub.status);
   return {
     id: sub.id,
     work_id: sub.workId,

@@ -4,7 +4,7 @@
 
 import type { GradeResult, ResultFormat } from '../results/result-schema';
 
-/** Where a submission is in its life. `received` is internal: stored, workflow not yet confirmed. */
+/** Where a submission is in its life (the rules and transitions: ./status.ts). `received` is internal: stored, workflow not yet confirmed. */
 export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';
 
 // The result types are derived from the published JSON Schema's source (type-only: nothing enters the workflow bundle).
@@ -32,22 +32,6 @@ export interface ResourceLimits {
   tmpfsMb: number;
 }
 
-/** Everything a grading host needs to run one attempt. Small: travels through Temporal. */
-export interface GradingSpec {
-  submissionId: string;
-  /** The workflow that owns this attempt; a container's label, so the reaper can ask whether it still lives. */
-  workflowId: string;
-  platformId: string;
-  attempt: number;
-  image: string;
-  flavour: string;
-  limits: ResourceLimits;
-  /** Environment for the grader (the submission's params). Never contains gradeflow's own secrets. */
-  env: Record<string, string>;
-  file: SubmissionFileRef;
-  grading: GradingSettings;
-}
-
 /**
  * A submission's file as workflows carry it: by digest (the grading host fetches it from the server), and
  * for a small file also its bytes, base64, so that the host needs no second round trip.
@@ -59,25 +43,8 @@ export interface SubmissionFileRef {
   inlineBase64?: string;
 }
 
-/** How the first try of a callback, made with the record of its result, ended. */
-/**
- * How the first try of a callback went. `skipped`: not made (too many first tries in flight, or the record
- * was retried): the retries start at once, without waiting.
- */
-export type FirstDeliveryTry = { delivered: true } | { delivered: false; retryable: boolean; error: string; skipped?: boolean };
-
-/** What the start activity answers: which host runs the container. */
-export interface StartedContainer {
-  hostId: string;
-  hostQueue: string;
-  containerId: string;
-  startedAt: string;
-}
-
-/** What a grading host answers: the result, or (shutting down) where the still-running container is. */
-export type RunOutcome =
-  | { kind: 'graded'; started: StartedContainer; result: GradeResult }
-  | { kind: 'handedOver'; started: StartedContainer };
+// Activity inputs and outputs live in ./activity-contracts; re-exported here for the files that import them from here.
+export type { FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from './activity-contracts';
 
 /** Timings of one attempt, ISO-8601 strings. */
 export interface AttemptTimings {
@@ -120,6 +87,7 @@ export interface GradeSubmissionInput {
   taskQueues: { control: string; flavour: string; deliveries?: string };
 }
 
+/** The live phase a running workflow reports (`status` query, search attribute); its stored counterpart is SubmissionStatus. */
 export type Phase = 'queued' | 'running' | 'delivering' | 'completed' | 'failed';
 
 /** Answer of the `status` query. */

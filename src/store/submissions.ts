@@ -1,4 +1,5 @@
-import type { AttemptTimings, GradeResult, GradingSettings, ResourceLimits, SubmissionStatus } from '../shared/types';
+import { STATUS_CANCELLED, STATUS_STARTED, STATUS_UNDELIVERED, statusOnDelivered } from '../shared/status';
+import type { AttemptTimings, FailureReason, GradeResult, GradingSettings, ResourceLimits, SubmissionStatus } from '../shared/types';
 import type { Db } from './db';
 
 export interface NewSubmission {
@@ -153,7 +154,7 @@ export function createSubmissionStore(db: Db) {
     /** Their workflows are started: no longer for the reconcile. One statement for many. */
     async markQueued(ids: string[]): Promise<void> {
       if (ids.length === 0) return;
-      await db.query(`UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'received'`, [ids]);
+      await db.query(`UPDATE submissions SET status = $2, updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'received'`, [ids, STATUS_STARTED]);
     },
 
     /**
@@ -216,12 +217,17 @@ export function createSubmissionStore(db: Db) {
       }));
     },
 
-    /** Count one try of a delivery; `outcome` says how it ended. The submission's status follows its latest attempt. */
+    /**
+     * Count one try of a delivery; `outcome` says how it ended. Once delivered, the submission (if this is
+     * its latest attempt) takes `statusIfDelivered`, as src/shared/status.ts computed it; without it (callers
+     * from before it existed) the same rule is applied to the recorded attempt's reason.
+     */
     async recordDeliveryTry(
       submissionId: string,
       attempt: number,
       webhookId: string,
       outcome: { delivered: boolean; status?: number; error?: string },
+      statusIfDelivered?: SubmissionStatus,
     ): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
@@ -233,18 +239,27 @@ export function createSubmissionStore(db: Db) {
           [submissionId, attempt, webhookId, outcome.delivered ? 'delivered' : 'pending', outcome.status ?? null, outcome.error ?? null],
         );
         if (outcome.delivered) {
-          // Delivered: the grading is over. An infrastructure failure stays 'failed' even once delivered.
-          await tx.query(
-            `UPDATE submissions SET updated_at = now(), status = CASE WHEN (SELECT result->>'reason' FROM attempts
-               WHERE submission_id = $1 AND attempt = $2) = 'infrastructure_error' THEN 'failed' ELSE 'completed' END
-             WHERE id = $1 AND attempts = $2`,
-            [submissionId, attempt],
-          );
+          let status = statusIfDelivered;
+          if (status === undefined) {
+            const rows = await tx.query<{ reason: FailureReason | null }>(
+              `SELECT result->>'reason' AS reason FROM attempts WHERE submission_id = $1 AND attempt = $2`,
+              [submissionId, attempt],
+            );
+            status = statusOnDelivered(rows[0]?.reason ?? undefined);
+          }
+          await tx.query(`UPDATE submissions SET updated_at = now(), status = $3 WHERE id = $1 AND attempts = $2`, [submissionId, attempt, status]);
         }
       });
     },
 
-    async finishDeliveryUndelivered(submissionId: string, attempt: number, superseded: boolean, error: string): Promise<void> {
+    /** A delivery ended undelivered: unless superseded, the submission (if this is its latest attempt) takes `status`. */
+    async finishDeliveryUndelivered(
+      submissionId: string,
+      attempt: number,
+      superseded: boolean,
+      error: string,
+      status: SubmissionStatus = STATUS_UNDELIVERED,
+    ): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, last_error)
@@ -254,10 +269,7 @@ export function createSubmissionStore(db: Db) {
           [submissionId, attempt, superseded ? 'superseded' : 'failed', error],
         );
         if (!superseded) {
-          await tx.query(`UPDATE submissions SET status = 'failed', updated_at = now() WHERE id = $1 AND attempts = $2`, [
-            submissionId,
-            attempt,
-          ]);
+          await tx.query(`UPDATE submissions SET status = $3, updated_at = now() WHERE id = $1 AND attempts = $2`, [submissionId, attempt, status]);
         }
       });
     },
@@ -281,9 +293,9 @@ export function createSubmissionStore(db: Db) {
           [submissionId, attempt],
         );
         await tx.query(
-          `UPDATE submissions SET attempts = GREATEST(attempts, $2), status = 'cancelled', updated_at = now()
+          `UPDATE submissions SET attempts = GREATEST(attempts, $2), status = $3, updated_at = now()
            WHERE id = $1 AND attempts <= $2`,
-          [submissionId, attempt],
+          [submissionId, attempt, STATUS_CANCELLED],
         );
       });
     },

@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { ControlActivities, HostActivities } from '../activities';
+import type { ControlActivities, HostActivities } from '../shared/activity-contracts';
 import { ErrorTypes } from '../shared/error-types';
 import type { GradeSubmissionInput } from '../shared/types';
 
@@ -41,10 +41,10 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
 const RECORD_MS = 30_000;
 
 /**
- * Database writes: local activities in the control worker, which runs the workflow. No task queue round
- * trip; the result is recorded with the workflow task. Retried until the database answers.
+ * Database writes (a delivery's end, a cancellation): local activities in the control worker, which runs
+ * the workflow. No task queue round trip; recorded with the workflow task. Retried until the database answers.
  */
-export function storeProxy(_input: GradeSubmissionInput, summary: string) {
+export function storeWriteProxy(summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
     startToCloseTimeout: RECORD_MS,
@@ -53,15 +53,11 @@ export function storeProxy(_input: GradeSubmissionInput, summary: string) {
 }
 
 /**
- * An attempt's result: recorded, and its callback's first try made, in one local activity. Retried until
- * the database answers (the record is idempotent; a failed delivery is an answer, not a failure, and a
- * retried local activity skips the try). Most receivers answer at once; one that does not is retried by
- * `deliveryProxy`, so that a long outage never holds the workflow's task (which would keep queries from
- * being answered, and holds a workflow-task slot of the control worker). The timeout covers the database
- * write and the first try's hard deadline (`callbacks.firstTryTimeoutMs`; runs started before it existed:
- * one minute in all, as then).
+ * An attempt's result recorded, with its callback's first try, in one local activity (why: docs/ARCHITECTURE.md §5).
+ * Retried until the database answers. The timeout covers the database write and the
+ * first try's hard deadline (`callbacks.firstTryTimeoutMs`; runs started before it existed: one minute in all).
  */
-export function recordProxy(input: GradeSubmissionInput, summary: string) {
+export function recordResultProxy(input: GradeSubmissionInput, summary: string) {
   return proxyLocalActivities<ControlActivities>({
     summary,
     startToCloseTimeout: RECORD_MS + (input.callbackPolicy.firstTryTimeoutMs ?? 30_000),

@@ -3,8 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DeliveryRequest } from '../../src/activities/callback/deliver-callback';
-import type { FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from '../../src/shared/types';
+import type { DeliveryRequest, FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from '../../src/shared/activity-contracts';
 import { regradeSignal, statusQuery } from '../../src/workflows/messages';
 import { createEnv, deferred, graded, runWorkflow, started } from './workflow-env';
 

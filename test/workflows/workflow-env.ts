@@ -7,7 +7,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { ensureSearchAttributes } from '../../src/setup/search-attributes';
-import type { GradeResult, GradeSubmissionInput, RegradeRequest, StartedContainer } from '../../src/shared/types';
+import type { StartedContainer } from '../../src/shared/activity-contracts';
+import type { GradeResult, GradeSubmissionInput, RegradeRequest } from '../../src/shared/types';
 import type { gradeSubmissionWorkflow } from '../../src/workflows';
 import { regradeSignal } from '../../src/workflows/messages';
 

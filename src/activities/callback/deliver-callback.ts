@@ -5,17 +5,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PlatformConfig } from '../../config/schema';
 import { checkCallbackUrl, guardedLookup } from '../../security/callback-url';
 import { ErrorTypes } from '../../shared/error-types';
-import type { CallbackBody } from '../../shared/types';
+import type { DeliveryRequest } from '../../shared/activity-contracts';
+import { statusOnDelivered } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
 import { signWebhook, webhookId } from './sign';
 
-export interface DeliveryRequest {
-  submissionId: string;
-  platformId: string;
-  attempt: number;
-  url: string;
-  body: CallbackBody;
-}
+/** Moved to src/shared/activity-contracts.ts; re-exported for the files that still import it from here. */
+export type { DeliveryRequest } from '../../shared/activity-contracts';
 
 export interface DeliverDeps {
   platforms: ReadonlyMap<string, PlatformConfig>;
@@ -163,11 +159,14 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
         throw ApplicationFailure.retryable(error, 'CallbackUnreachable');
       }
       const delivered = status >= 200 && status < 300;
-      await deps.store.recordDeliveryTry(req.submissionId, req.attempt, id, {
-        delivered,
-        status,
-        ...(delivered ? {} : { error: `receiver answered ${status}` }),
-      });
+      await deps.store.recordDeliveryTry(
+        req.submissionId,
+        req.attempt,
+        id,
+        { delivered, status, ...(delivered ? {} : { error: `receiver answered ${status}` }) },
+        // Runs started before the workflow computed it: the same rule, from the result's reason in the body.
+        req.statusWhenDelivered ?? statusOnDelivered(req.body.reason),
+      );
       // 410 Gone is how a Standard Webhooks receiver unsubscribes: this delivery stops here.
       if (status === 410) throw ApplicationFailure.nonRetryable(`POST ${req.url} answered 410 Gone: the receiver asked for no more deliveries`, ErrorTypes.CallbackGone);
       if (!delivered) throw ApplicationFailure.retryable(`POST ${req.url} answered ${status}`, 'CallbackNotAccepted');

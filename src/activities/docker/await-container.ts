@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
+import type { GradingSpec, StartedContainer } from '../../shared/activity-contracts';
+import type { GradeResult } from '../../shared/types';
 import { HandedOver, superviseContainer, type SuperviseDeps } from './supervise-container';
 
 /**

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import { archiveKind } from '../../archives/read-archive';
 import { containerLayout, type ContainerLayout } from '../../results/container-layout';
 import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-frame';
-import type { GradingSpec } from '../../shared/types';
+import type { GradingSpec } from '../../shared/activity-contracts';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
 export const GRADER_USER = '65534:65534';

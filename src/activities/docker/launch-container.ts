@@ -5,7 +5,7 @@ import type { ArchiveLimits } from '../../archives/read-archive';
 import { ArchiveRejected } from '../../archives/safe-path';
 import { submissionTar } from '../../archives/submission-tar';
 import { ErrorTypes } from '../../shared/error-types';
-import type { GradingSpec, StartedContainer } from '../../shared/types';
+import type { GradingSpec, StartedContainer } from '../../shared/activity-contracts';
 import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submission';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';

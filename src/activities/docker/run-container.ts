@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/error-types';
 import { failureResult } from '../../shared/failure-result';
-import type { RunOutcome, GradingSpec } from '../../shared/types';
+import type { GradingSpec, RunOutcome } from '../../shared/activity-contracts';
 import { launchContainer, type LaunchDeps } from './launch-container';
 import { HandedOver, superviseContainer } from './supervise-container';
 

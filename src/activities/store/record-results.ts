@@ -1,14 +1,9 @@
-import type { AttemptTimings, GradeResult, SubmissionStatus } from '../../shared/types';
+import type { AttemptResultRecord, CancellationRecord, DeliveryFailureRecord } from '../../shared/activity-contracts';
+import { STATUS_UNDELIVERED } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
 
-export interface AttemptResultRecord {
-  submissionId: string;
-  attempt: number;
-  host: string | null;
-  timings: AttemptTimings;
-  result: GradeResult;
-  status: SubmissionStatus;
-}
+/** Moved to src/shared/activity-contracts.ts; re-exported for the files that still import it from here. */
+export type { AttemptResultRecord } from '../../shared/activity-contracts';
 
 /** Activities (control queue) that write a workflow's outcomes to the record of truth. Idempotent. */
 export function createRecordActivities(store: SubmissionStore) {
@@ -16,18 +11,12 @@ export function createRecordActivities(store: SubmissionStore) {
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
       await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status);
     },
-    async recordCancellation(r: {
-      submissionId: string;
-      attempt: number;
-      result?: GradeResult;
-      host?: string | null;
-      timings?: AttemptTimings;
-    }): Promise<void> {
+    async recordCancellation(r: CancellationRecord): Promise<void> {
       const unfinished = r.result && r.timings ? { attempt: r.attempt, host: r.host ?? null, timings: r.timings, result: r.result } : undefined;
       await store.recordCancellation(r.submissionId, r.attempt, unfinished);
     },
-    async recordDeliveryFailure(r: { submissionId: string; attempt: number; superseded: boolean; error: string }): Promise<void> {
-      await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error);
+    async recordDeliveryFailure(r: DeliveryFailureRecord): Promise<void> {
+      await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error, STATUS_UNDELIVERED);
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PlatformConfig } from '../../config/schema';
+import { publicStatus } from '../../shared/status';
 import { submissionWorkflowId } from '../../shared/workflow-ids';
 import type { Submission } from '../../store/submissions';
 import type { AppDeps } from '../app';
@@ -177,7 +178,7 @@ export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): v
       return reply.status(created ? 202 : 200).send({
         id: submission.id,
         work_id: submission.workId,
-        status: created || submission.status === 'received' ? 'queued' : submission.status,
+        status: publicStatus(created ? 'received' : submission.status),
         duplicate: !created,
       });
     });

@@ -1,0 +1,36 @@
+import type { GradeResult } from '../shared/types';
+
+/**
+ * The run's attempt numbers and regrade requests. Numbers go on from earlier runs of the same workflow id;
+ * regrade requests that arrive while one is pending are merged into it.
+ */
+export class Attempts {
+  /** The latest attempt started (earlier runs' count before the first). */
+  current: number;
+  /** The latest attempt whose result is recorded. */
+  recorded: number;
+  regradePending: boolean;
+  lastResult: GradeResult | undefined;
+
+  constructor(previousAttempts: number, gradeOnStart: boolean) {
+    this.current = previousAttempts;
+    this.recorded = previousAttempts;
+    this.regradePending = gradeOnStart;
+  }
+
+  requestRegrade(): void {
+    this.regradePending = true;
+  }
+
+  /** Take the pending request: the number of the attempt that serves it. */
+  next(): number {
+    this.regradePending = false;
+    this.current += 1;
+    return this.current;
+  }
+
+  /** The latest attempt started and not yet recorded (an operator's cancel records it as cancelled). */
+  get unrecorded(): boolean {
+    return this.recorded < this.current;
+  }
+}
