@@ -124,6 +124,15 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     expect(await store.get('p1', s.id)).toMatchObject({ status: 'failed' });
   });
 
+  it('once delivered, writes the status it is given (src/shared/status.ts decides it, not the SQL)', async () => {
+    const s = newSubmission();
+    await store.create(s);
+    const result = { success: false, reason: 'infrastructure_error' as const, origin: 'infrastructure' as const, comments: [], tests: [] };
+    await store.recordAttempt(s.id, { attempt: 1, host: null, timings: { queuedAt: new Date().toISOString() }, result }, 'delivering');
+    await store.recordDeliveryTry(s.id, 1, 'msg_w', { delivered: true, status: 200 }, 'completed');
+    expect(await store.get('p1', s.id)).toMatchObject({ status: 'completed' });
+  });
+
   it('records a cancellation: the unfinished attempt, the pending delivery ended, the submission cancelled', async () => {
     const s = newSubmission();
     await store.create(s);
