@@ -15,9 +15,9 @@ import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes, type HealthChecks } from './routes/health';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
-import type { GradingClient } from './temporal-client';
-import type { OwnedStarts } from './workflow-ownership';
-import type { WorkflowStarter } from './workflow-starter';
+import type { GradingClient } from '../control/submission-workflows';
+import type { OwnedStarts } from '../control/workflow-ownership';
+import type { WorkflowStarter } from '../control/workflow-starter';
 
 export interface AppDeps {
   config: GradeflowConfig;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startServer } from '../api/server';
+import { startServer } from '../main/server';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../logging';
 import { ensureDocker } from '../setup/docker';
@@ -7,7 +7,7 @@ import { ensureImages } from '../setup/images';
 import { PROJECT_ROOT, say } from '../setup/paths';
 import { ensureTemporalCli } from '../setup/temporal-cli';
 import { startDevServer, type DevServer } from '../setup/temporal-dev-server';
-import { startGradingHost } from '../workers/start-grading-host';
+import { startGradingHost } from '../main/grading-host';
 import { ensureDemoConfig } from './demo-config';
 import { onShutdown } from './processes';
 

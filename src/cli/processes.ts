@@ -1,9 +1,9 @@
 import Dockerode from 'dockerode';
-import { startServer } from '../api/server';
+import { startServer } from '../main/server';
 import { loadConfig } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
 import { createLogger } from '../logging';
-import { startGradingHost } from '../workers/start-grading-host';
+import { startGradingHost } from '../main/grading-host';
 
 /** Stop everything on SIGINT/SIGTERM, once; a second signal exits at once. */
 export function onShutdown(stop: () => Promise<void>): void {

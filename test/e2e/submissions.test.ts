@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INLINE_FILE_BYTES } from '../../src/api/workflow-input';
+import { INLINE_FILE_BYTES } from '../../src/control/workflow-input';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';

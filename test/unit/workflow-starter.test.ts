@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WorkflowStarter } from '../../src/api/workflow-starter';
+import { WorkflowStarter } from '../../src/control/workflow-starter';
 import type { Submission } from '../../src/store/submissions';
 
 /** The starter's pacing against a fake Temporal client (the real start is covered end to end). */

@@ -10,7 +10,7 @@ import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submi
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { dockerMessage, isDockerStatus, keepHeartbeating } from './docker-errors';
+import { dockerMessage, isDockerStatus, keepHeartbeating } from './docker-status';
 import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';

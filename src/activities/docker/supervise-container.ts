@@ -6,7 +6,7 @@ import { ErrorTypes } from '../../shared/error-types';
 import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
 import { collectedOutputLimit, containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { isDockerStatus, keepHeartbeating } from './docker-errors';
+import { isDockerStatus, keepHeartbeating } from './docker-status';
 import type { OutputCollectors } from './output-collectors';
 
 export interface SuperviseDeps {

@@ -9,7 +9,7 @@ import { createPlatformAuth } from '../auth';
 import { ApiError, invalid } from '../errors';
 import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { presentSubmission } from '../present';
-import { withSmallFile } from '../workflow-input';
+import { withSmallFile } from '../../control/workflow-input';
 import { registerAssignmentRoutes } from './assignments';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;

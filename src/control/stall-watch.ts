@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GradeflowConfig } from '../config/schema';
 import { UNFINISHED_STATUSES, type Submission, type SubmissionStore } from '../store/submissions';
-import { workflowOwner } from './temporal-client';
+import { workflowOwner } from './submission-workflows';
 import type { OwnedStarts } from './workflow-ownership';
 
 /** What one check found about one unfinished submission. */

@@ -4,18 +4,18 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type Dockerode from 'dockerode';
 import type { GradeflowConfig } from '../config/schema';
-import { ensureSearchAttributes } from '../setup/search-attributes';
+import { ensureSearchAttributes } from '../control/register-search-attributes';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createControlWorker, createDeliveryWorker } from '../workers/control';
 import { installRuntime, temporalAddress } from '../workers/runtime';
-import { buildApp } from './app';
-import { createStallWatch, type StallWatch } from './stall-watch';
-import { WorkflowStarter } from './workflow-starter';
-import { createGradingClient } from './temporal-client';
-import { createOwnedStarts } from './workflow-ownership';
+import { buildApp } from '../api/app';
+import { createStallWatch, type StallWatch } from '../control/stall-watch';
+import { WorkflowStarter } from '../control/workflow-starter';
+import { createGradingClient } from '../control/submission-workflows';
+import { createOwnedStarts } from '../control/workflow-ownership';
 
 export interface RunningServer {
   url: string;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ownWorkflowId } from '../shared/workflow-ids';
 import type { Submission, SubmissionStore } from '../store/submissions';
-import type { GradingClient } from './temporal-client';
+import type { GradingClient } from './submission-workflows';
 
 /** A submission whose workflow id, even its own (`…/id/<id>`), is held by another submission's workflow. */
 export class WorkflowIdTakenError extends Error {

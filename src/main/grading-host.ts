@@ -4,9 +4,9 @@ import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
-import { createGradingHost } from './grading-host';
-import { createReaper, type Reaper } from './reaper';
-import { connectWorker, installRuntime, temporalAddress } from './runtime';
+import { createGradingHost } from '../workers/host-workers';
+import { createReaper, type Reaper } from '../workers/reaper';
+import { connectWorker, installRuntime, temporalAddress } from '../workers/runtime';
 
 export interface RunningGradingHost {
   hostId: string;

@@ -2,7 +2,7 @@ import type { GradeflowConfig } from '../config/schema';
 import { controlQueue, deliveryQueue, flavourQueue } from '../shared/task-queues';
 import type { GradeSubmissionInput } from '../shared/types';
 import type { Submission } from '../store/submissions';
-import { effectiveLimits } from './submission-limits';
+import { effectiveLimits } from '../api/submission-limits';
 
 /**
  * Files up to this size travel inside the workflow and activity inputs (base64, in the history), so a
