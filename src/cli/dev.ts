@@ -14,10 +14,10 @@ import { onShutdown } from './processes';
 /** `gradeflow dev` (= `npm start`): the whole system in one process, set up from nothing. */
 export async function runDev(): Promise<void> {
   const env = { ...process.env };
-  const dataDir = path.resolve(env.GRADEFLOW_DATA_DIR ?? './data');
   let demo: ReturnType<typeof ensureDemoConfig> | undefined;
   if (!env.GRADEFLOW_CONFIG) {
-    demo = ensureDemoConfig(dataDir);
+    // The demo config lives in the data dir, which the environment (or the default) names.
+    demo = ensureDemoConfig(loadConfig(env).dataDir);
     env.GRADEFLOW_CONFIG = demo.file;
   }
   const config = loadConfig(env);

@@ -55,6 +55,7 @@ export async function startGradingHost(
     slots: host.slots,
     collectors: host.collectors,
     logger: opts.logger,
+    overdueSeconds: config.worker.reapOverdueSeconds,
   });
   await reaper.sweep();
   reaper.start(config.worker.reapIntervalSeconds);

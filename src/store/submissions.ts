@@ -37,8 +37,8 @@ export interface Submission {
   limits: Partial<ResourceLimits>;
   /** How its output is read, fixed at intake (a regrade reads it the same way). */
   grading: GradingSettings;
-  /** `content`: a small file's bytes, only as the API just received them (`withSmallFile`); never read back from the database. */
-  file: { name: string; sha256: string; size: number; content?: Buffer };
+  /** The stored file, by digest (its bytes: `file(sha256)`). */
+  file: { name: string; sha256: string; size: number };
   status: SubmissionStatus;
   attempts: number;
   createdAt: Date;

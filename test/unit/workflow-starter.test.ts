@@ -68,6 +68,8 @@ describe('WorkflowStarter pacing', () => {
       { start: async () => undefined },
       { markQueued: () => new Promise<void>((r) => (release = r)) },
       pino({ level: 'silent' }),
+      2,
+      { quietMs: 50, maxDeferMs: 5000 },
     );
     starter.enqueue(sub('a'));
     await vi.advanceTimersByTimeAsync(100); // started; the mark is slow

@@ -6,7 +6,8 @@ import { ErrorTypes } from '../../shared/error-types';
 import type { GradeResult, GradingSpec, StartedContainer } from '../../shared/types';
 import { collectedOutputLimit, containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { isDockerStatus, keepHeartbeating } from './docker-status';
+import { keepHeartbeating } from '../heartbeat';
+import { isDockerStatus } from './docker-status';
 import type { OutputCollectors } from './output-collectors';
 
 export interface SuperviseDeps {
