@@ -244,7 +244,11 @@ export function createSubmissionStore(db: Db) {
       });
     },
 
-    async finishDeliveryUndelivered(submissionId: string, attempt: number, superseded: boolean, error: string): Promise<void> {
+    /**
+     * A delivery that ended without reaching the receiver: it gave up (the delivery and the submission
+     * `failed`), or a newer attempt's result superseded it (the delivery `superseded`, the submission as it is).
+     */
+    async recordDeliveryGaveUp(submissionId: string, attempt: number, superseded: boolean, error: string): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, last_error)

@@ -27,7 +27,7 @@ export function createRecordActivities(store: SubmissionStore) {
       await store.recordCancellation(r.submissionId, r.attempt, unfinished);
     },
     async recordDeliveryFailure(r: { submissionId: string; attempt: number; superseded: boolean; error: string }): Promise<void> {
-      await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error);
+      await store.recordDeliveryGaveUp(r.submissionId, r.attempt, r.superseded, r.error);
     },
   };
 }
