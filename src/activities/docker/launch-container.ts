@@ -6,7 +6,7 @@ import { ArchiveRejected } from '../../archives/safe-path';
 import { submissionTar } from '../../archives/submission-tar';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradingSpec, StartedContainer } from '../../shared/types';
-import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submission';
+import { submissionBytes, type SubmissionSource } from './submission-bytes';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
