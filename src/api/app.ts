@@ -111,10 +111,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`).toBody());
   });
-  // Public: health and the published schemas.
+  // Public: GET /healthz; GET /v1/schemas, /v1/schemas/:name.
   registerHealthRoutes(app, deps);
   registerSchemaRoutes(app);
-  // The platforms' API: every route under this plugin needs a platform's API key.
+  // The platforms' API, each route behind a platform's API key (the hook sets `req.platform`):
+  // PUT|GET /v1/assignments/:id; POST /v1/submissions; GET /v1/submissions/:id; POST /v1/submissions/:id/regrade.
   const authenticate = createPlatformAuth(deps.config.platforms);
   app.decorateRequest('platform', null);
   app.register(async (v1) => {
@@ -124,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAssignmentRoutes(v1, deps);
     registerSubmissionRoutes(v1, deps);
   });
-  // Grading hosts, with the worker token.
+  // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   return app;
 }

@@ -33,6 +33,11 @@ async function checkRuntimes(config: GradeflowConfig, docker: Dockerode): Promis
   }
 }
 
+/**
+ * A grading host process (`gradeflow worker`): checks the flavours' OCI runtimes, then runs one worker per
+ * flavour it serves and one on its own queue (`workers/host-workers.ts`), and the reaper (at start and
+ * every `worker.reapIntervalSeconds`).
+ */
 export async function startGradingHost(
   config: GradeflowConfig,
   opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundleOption },
