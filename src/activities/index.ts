@@ -6,8 +6,14 @@ import { createRunContainer } from './docker/run-container';
 import { createRecordAndDeliver } from './record-and-deliver';
 import { createRecordActivities } from './store/record-results';
 
+/** What a grading host's activities use: Docker, its slots and output collectors, the submission source. */
+export type HostActivityDeps = LaunchDeps;
+
+/** What the control and delivery workers' activities use: the platforms, the store, callback deadlines. */
+export type ControlActivityDeps = DeliverDeps;
+
 /** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
-export function createHostActivities(deps: LaunchDeps): HostActivities {
+export function createHostActivities(deps: HostActivityDeps): HostActivities {
   return {
     runContainer: createRunContainer(deps),
     awaitContainer: createAwaitContainer(deps),
@@ -18,7 +24,7 @@ export function createHostActivities(deps: LaunchDeps): HostActivities {
  * Activities of the control worker: the database and the callbacks. `deliverCallback` stays here for runs
  * started before the delivery queue existed (their input names no delivery queue).
  */
-export function createControlActivities(deps: DeliverDeps): ControlActivities {
+export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
   const records = createRecordActivities(deps.store);
   return {
     ...records,
@@ -31,7 +37,7 @@ export function createControlActivities(deps: DeliverDeps): ControlActivities {
 }
 
 /** Activities of the delivery worker (the delivery queue): the callback retries, I/O-bound, many at once. */
-export function createDeliveryActivities(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
+export function createDeliveryActivities(deps: Pick<ControlActivityDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
   return { deliverCallback: createDeliverCallback(deps) };
 }
 

@@ -1,37 +1,21 @@
 import multipart from '@fastify/multipart';
 import Fastify, {
   LogController,
-  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { GradeflowConfig } from '../config/schema';
-import type { AssignmentStore } from '../store/assignments';
-import type { SubmissionStore } from '../store/submissions';
+import { createPlatformAuth } from './auth';
+import type { AppDeps } from './deps';
 import { ApiError } from './errors';
+import { registerAssignmentRoutes } from './routes/assignments';
 import { registerFileRoutes } from './routes/files';
-import { registerHealthRoutes, type HealthChecks } from './routes/health';
+import { registerHealthRoutes } from './routes/health';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
-import type { GradingClient } from './temporal-client';
-import type { OwnedStarts } from './workflow-ownership';
-import type { WorkflowStarter } from './workflow-starter';
 
-export interface AppDeps {
-  config: GradeflowConfig;
-  store: SubmissionStore;
-  assignments: AssignmentStore;
-  grading: GradingClient;
-  /** Starts and regrades of the submission's own workflow. */
-  owned: OwnedStarts;
-  /** Starts accepted submissions' workflows after the answer. */
-  starter: WorkflowStarter;
-  health: HealthChecks;
-  /** A pino logger, or false for silence (tests). */
-  logger: FastifyBaseLogger | false;
-}
+export type { AppDeps } from './deps';
 
 /**
  * The longest path parameter (an id, percent-encoded: 3 characters per byte) routes accept; ids themselves
@@ -82,7 +66,7 @@ function toApiError(err: FastifyError): ApiError {
     : new ApiError(status, 'bad_request', err.message);
 }
 
-/** The HTTP application: routes and one error handler. It never listens; the caller does. */
+/** The HTTP application: every route, registered here, and one error handler. It never listens; the caller does. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const maxFile = deps.config.api.maxFileBytes;
   const app = Fastify({
@@ -127,9 +111,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`).toBody());
   });
-  registerHealthRoutes(app, deps.health);
+  // Public: GET /healthz; GET /v1/schemas, /v1/schemas/:name.
+  registerHealthRoutes(app, deps);
   registerSchemaRoutes(app);
-  registerSubmissionRoutes(app, deps);
+  // The platforms' API, each route behind a platform's API key (the hook sets `req.platform`):
+  // PUT|GET /v1/assignments/:id; POST /v1/submissions; GET /v1/submissions/:id; POST /v1/submissions/:id/regrade.
+  const authenticate = createPlatformAuth(deps.config.platforms);
+  app.decorateRequest('platform', null);
+  app.register(async (v1) => {
+    v1.addHook('onRequest', async (req) => {
+      req.platform = authenticate(req);
+    });
+    registerAssignmentRoutes(v1, deps);
+    registerSubmissionRoutes(v1, deps);
+  });
+  // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   return app;
 }

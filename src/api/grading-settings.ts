@@ -1,7 +1,8 @@
-import { DEFAULT_JUNIT_FILE, GRADESCOPE, WRITABLE_DIRS } from '../results/container-layout';
-import { RESULTS_PATH_RE } from '../results/results-frame';
+import { DEFAULT_JUNIT_FILE, GRADESCOPE } from '../results/container-layout';
+import { checkResultsFilePath } from '../results/results-file';
 import type { FormatChoice, GradingSettings } from '../shared/types';
 import { invalid } from './errors';
+import { isAbsent } from './fields';
 
 export const FORMAT_CHOICES: readonly FormatChoice[] = ['auto', 'correctomatic', 'gitlab', 'gradescope', 'junit', 'tap'];
 
@@ -15,9 +16,6 @@ export interface RawGradingFields {
 /** A decimal number as text: digits, an optional fraction and exponent. */
 const DECIMAL_RE = /^\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** A field left out: missing, null, or an empty form field. */
-export const isAbsent = (v: unknown): boolean => v === undefined || v === null || v === '';
-
 /** Validated fields, only those given (so an assignment's defaults can fill the rest). */
 export function parseGradingFields(raw: RawGradingFields, prefix = ''): Partial<GradingSettings> {
   const out: Partial<GradingSettings> = {};
@@ -28,12 +26,9 @@ export function parseGradingFields(raw: RawGradingFields, prefix = ''): Partial<
     out.format = raw.format as FormatChoice;
   }
   if (!isAbsent(raw.results_file)) {
-    const file = raw.results_file;
-    const dirs = WRITABLE_DIRS.map((d) => `${d}/`);
-    if (typeof file !== 'string' || !RESULTS_PATH_RE.test(file) || file.includes('..') || !dirs.some((d) => file.startsWith(d))) {
-      throw invalid(`${prefix}results_file`, `must be an absolute path under ${dirs.join(' or ')} (letters, digits, "_ . / -")`);
-    }
-    out.resultsFile = file;
+    const problem = checkResultsFilePath(raw.results_file);
+    if (problem) throw invalid(`${prefix}results_file`, problem);
+    out.resultsFile = raw.results_file as string;
   }
   if (!isAbsent(raw.max_grade)) {
     // A form field is text: decimal only (Number() would also read "0x10" as 16, "0b1" as 1).

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
 import { checkCallbackUrl } from '../security/callback-url';
 import { parseImageReference } from '../security/image-reference';
 import { imageRules, isImageAllowed } from '../security/image-policy';
 import { reservedParamProblem } from '../security/param-names';
+import { sha256Hex } from '../shared/sha256';
 import type { GradingSettings, ResourceLimits } from '../shared/types';
 import type { AssignmentSettings } from '../store/assignments';
-import { isAbsent, parseGradingFields, resolveGrading } from './grading-settings';
+import { isAbsent, isPlainObject } from './fields';
+import { parseGradingFields, resolveGrading } from './grading-settings';
 import { parseSubmissionLimits } from './submission-limits';
 import { archiveKind, checkArchive } from '../archives/read-archive';
 import { ArchiveRejected } from '../archives/safe-path';
@@ -81,8 +82,8 @@ export function parseParams(value: unknown): Record<string, string> {
       if (eq <= 0) throw invalid('params', `entry "${pair.trim()}" is not key=value`);
       return [pair.slice(0, eq).trim(), pair.slice(eq + 1)];
     });
-  } else if (typeof value === 'object' && !Array.isArray(value)) {
-    entries = Object.entries(value as Record<string, unknown>);
+  } else if (isPlainObject(value)) {
+    entries = Object.entries(value);
   } else {
     throw invalid('params', 'must be a "k1=v1,k2=v2" string or an object of strings');
   }
@@ -149,7 +150,7 @@ export async function validateSubmission(
   const grading = resolveGrading(parseGradingFields(raw), assignment?.grading);
   const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);
   let callbackUrl: string | undefined;
-  if (raw.callback !== undefined && raw.callback !== null && raw.callback !== '') {
+  if (!isAbsent(raw.callback)) {
     if (typeof raw.callback !== 'string' || raw.callback.length > 2048) throw invalid('callback', 'must be a URL');
     const problem = await checkCallbackUrl(raw.callback, platform.allowLoopbackCallbacks);
     if (problem) throw invalid('callback', problem);
@@ -180,7 +181,7 @@ export async function validateSubmission(
     grading,
     params: parseParams(raw.params),
     limits,
-    file: { name, content: raw.file.content, sha256: createHash('sha256').update(raw.file.content).digest('hex') },
+    file: { name, content: raw.file.content, sha256: sha256Hex(raw.file.content) },
     ...(callbackUrl ? { callbackUrl } : {}),
     ...(workId ? { workId } : {}),
     ...(assignmentId ? { assignmentId } : {}),

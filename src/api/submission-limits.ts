@@ -1,6 +1,7 @@
 import type { FlavourConfig } from '../config/schema';
 import type { ResourceLimits } from '../shared/types';
 import { invalid } from './errors';
+import { isAbsent, isPlainObject } from './fields';
 
 /** The API's snake_case names for the limits a submission may tighten, with each one's smallest value. */
 const FIELDS: ReadonlyArray<{ api: string; key: keyof ResourceLimits; min: number; integer: boolean }> = [
@@ -17,7 +18,7 @@ const FIELDS: ReadonlyArray<{ api: string; key: keyof ResourceLimits; min: numbe
  * tighten the flavour's limits, never loosen them.
  */
 export function parseSubmissionLimits(value: unknown, flavour: FlavourConfig): Partial<ResourceLimits> {
-  if (value === undefined || value === null || value === '') return {};
+  if (isAbsent(value)) return {};
   let obj = value;
   if (typeof value === 'string') {
     try {
@@ -26,7 +27,7 @@ export function parseSubmissionLimits(value: unknown, flavour: FlavourConfig): P
       throw invalid('limits', 'must be an object (JSON in a form field)');
     }
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw invalid('limits', 'must be an object');
+  if (!isPlainObject(obj)) throw invalid('limits', 'must be an object');
   const known = new Set(FIELDS.map((f) => f.api));
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw invalid(`limits.${key}`, `is not a limit; use ${[...known].join(', ')}`);
@@ -44,21 +45,4 @@ export function parseSubmissionLimits(value: unknown, flavour: FlavourConfig): P
     out[f.key] = v;
   }
   return out;
-}
-
-/** The limits an attempt runs under: the flavour's as configured now, tightened by the submission's. */
-export function effectiveLimits(flavour: FlavourConfig, own: Partial<ResourceLimits>): ResourceLimits {
-  const limits: ResourceLimits = {
-    cpus: flavour.cpus,
-    memoryMb: flavour.memoryMb,
-    pids: flavour.pids,
-    timeLimitSeconds: flavour.timeLimitSeconds,
-    outputLimitBytes: flavour.outputLimitBytes,
-    tmpfsMb: flavour.tmpfsMb,
-  };
-  for (const f of FIELDS) {
-    const v = own[f.key];
-    if (v !== undefined) limits[f.key] = Math.min(limits[f.key], v);
-  }
-  return limits;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startServer } from '../api/server';
+import { startServer } from '../main/server';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../logging';
 import { ensureDocker } from '../setup/docker';
@@ -7,17 +7,17 @@ import { ensureImages } from '../setup/images';
 import { PROJECT_ROOT, say } from '../setup/paths';
 import { ensureTemporalCli } from '../setup/temporal-cli';
 import { startDevServer, type DevServer } from '../setup/temporal-dev-server';
-import { startGradingHost } from '../workers/start-grading-host';
+import { startGradingHost } from '../main/grading-host';
 import { ensureDemoConfig } from './demo-config';
 import { onShutdown } from './processes';
 
 /** `gradeflow dev` (= `npm start`): the whole system in one process, set up from nothing. */
 export async function runDev(): Promise<void> {
   const env = { ...process.env };
-  const dataDir = path.resolve(env.GRADEFLOW_DATA_DIR ?? './data');
   let demo: ReturnType<typeof ensureDemoConfig> | undefined;
   if (!env.GRADEFLOW_CONFIG) {
-    demo = ensureDemoConfig(dataDir);
+    // The demo config lives in the data dir, which the environment (or the default) names.
+    demo = ensureDemoConfig(loadConfig(env).dataDir);
     env.GRADEFLOW_CONFIG = demo.file;
   }
   const config = loadConfig(env);

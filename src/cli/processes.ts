@@ -1,9 +1,9 @@
 import Dockerode from 'dockerode';
-import { startServer } from '../api/server';
+import { startServer } from '../main/server';
 import { loadConfig } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
 import { createLogger } from '../logging';
-import { startGradingHost } from '../workers/start-grading-host';
+import { startGradingHost } from '../main/grading-host';
 
 /** Stop everything on SIGINT/SIGTERM, once; a second signal exits at once. */
 export function onShutdown(stop: () => Promise<void>): void {
@@ -24,7 +24,8 @@ export function onShutdown(stop: () => Promise<void>): void {
   process.on('SIGTERM', handler);
 }
 
-function requireTemporalAddress(config: GradeflowConfig): void {
+/** Say so when no Temporal address is configured: the default dev server's is used. */
+function warnWithoutTemporalAddress(config: GradeflowConfig): void {
   if (!config.temporal.address) {
     process.stderr.write(`gradeflow: TEMPORAL_ADDRESS not set; using 127.0.0.1:${config.temporal.port}\n`);
   }
@@ -33,7 +34,7 @@ function requireTemporalAddress(config: GradeflowConfig): void {
 /** `gradeflow server`: API + control worker. */
 export async function runServer(): Promise<void> {
   const config = loadConfig();
-  requireTemporalAddress(config);
+  warnWithoutTemporalAddress(config);
   const logger = createLogger(config.logLevel);
   if (!config.platforms.length) logger.warn('no platforms configured: every API call will answer 401');
   const server = await startServer(config, { logger });
@@ -44,7 +45,7 @@ export async function runServer(): Promise<void> {
 /** `gradeflow worker`: a grading host on this machine's Docker engine. */
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
-  requireTemporalAddress(config);
+  warnWithoutTemporalAddress(config);
   const logger = createLogger(config.logLevel);
   const docker = new Dockerode();
   await docker.ping().catch((err: Error) => {

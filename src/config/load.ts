@@ -18,6 +18,15 @@ const validateFlavour = ajv.compile<FlavourConfig>(FlavourSchema);
 
 type Env = Record<string, string | undefined>;
 
+/** What `loadConfig` takes over the file and environment: whole top-level keys; a section may leave keys out (their defaults apply). */
+export type ConfigOverrides = {
+  [K in keyof GradeflowConfig]?: GradeflowConfig[K] extends readonly unknown[]
+    ? GradeflowConfig[K]
+    : GradeflowConfig[K] extends Record<string, unknown>
+      ? Partial<GradeflowConfig[K]>
+      : GradeflowConfig[K];
+};
+
 function readFileConfig(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -125,7 +134,7 @@ function checkConsistency(config: GradeflowConfig): void {
  * Load the configuration: defaults, then the GRADEFLOW_CONFIG file, then the environment. Validated once;
  * the result is passed down explicitly, never read from a global.
  */
-export function loadConfig(env: Env = process.env, overrides: Partial<GradeflowConfig> = {}): GradeflowConfig {
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): GradeflowConfig {
   const raw: Record<string, unknown> = env.GRADEFLOW_CONFIG ? readFileConfig(env.GRADEFLOW_CONFIG) : {};
   applyEnv(raw, env);
   Object.assign(raw, overrides);

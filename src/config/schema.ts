@@ -67,6 +67,73 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    server: Type.Object(
+      {
+        databasePoolSize: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 10,
+          description: 'connections to the PostgreSQL server (databaseUrl) each server process opens at start and keeps',
+        }),
+        reconcileIntervalMs: Type.Integer({
+          minimum: 100,
+          default: 30000,
+          description: 'how often submissions stored but never started (a failed start, a stop before it) are started again, ms',
+        }),
+        reconcileBatch: Type.Integer({ minimum: 1, maximum: 100000, default: 5000, description: 'at most this many of them per pass' }),
+        starterConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'workflow starts in flight at once' }),
+        starterQuietMs: Type.Integer({
+          minimum: 0,
+          maximum: 10000,
+          default: 50,
+          description: 'starts wait while submissions arrive closer together than this, ms (intake keeps the CPU)',
+        }),
+        starterMaxDeferMs: Type.Integer({
+          minimum: 0,
+          maximum: 600000,
+          default: 5000,
+          description: 'the longest the oldest waiting start is held back that way, ms',
+        }),
+        inlineFileBytes: Type.Integer({
+          minimum: 0,
+          maximum: 262144,
+          default: 4096,
+          description:
+            'files up to this size travel in the workflow input (in Temporal history) on the first start, bytes; larger ones are fetched by the grading host',
+        }),
+        progressQueryTimeoutMs: Type.Integer({
+          minimum: 10,
+          maximum: 60000,
+          default: 1000,
+          description: "how long GET waits for a running workflow's status query before the database answers alone, ms",
+        }),
+        healthCheckTimeoutMs: Type.Integer({
+          minimum: 10,
+          maximum: 60000,
+          default: 3000,
+          description: 'how long /healthz waits for each dependency before reporting it down, ms',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    heartbeatTimeouts: Type.Object(
+      {
+        runContainerSeconds: Type.Number({
+          minimum: 2,
+          maximum: 3600,
+          default: 20,
+          description:
+            'a grading (runContainer) without a heartbeat this long counts its host as lost and is retried, seconds (hosts beat every second); set on a workflow when it starts',
+        }),
+        awaitContainerSeconds: Type.Number({
+          minimum: 2,
+          maximum: 3600,
+          default: 15,
+          description: 'the same for a handed-over container (awaitContainer), seconds',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     workerToken: Type.Optional(
       Type.String({ minLength: 16, description: 'shared by server and grading hosts to fetch submission files' }),
     ),
@@ -77,6 +144,11 @@ export const ConfigSchema = Type.Object(
         flavours: Type.Optional(Type.Array(Type.String(), { description: 'flavours this host serves; default all' })),
         shutdownGraceSeconds: Type.Number({ minimum: 0, default: 30, description: 'seconds running gradings get on SIGTERM' }),
         reapIntervalSeconds: Type.Number({ minimum: 1, default: 60, description: 'how often leftover containers are looked for' }),
+        reapOverdueSeconds: Type.Number({
+          minimum: 0,
+          default: 120,
+          description: 'seconds a container may keep running past its time limit before the reaper kills it (nobody is left to)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,6 +7,8 @@
  * stdout is the script's own: a frame forged earlier by the student's code is never the one read.
  */
 
+import { isShellSafePath } from './results-file';
+
 export const FRAME_BEGIN = '--GRADEFLOW RESULTS FILE--';
 export const FRAME_END = '--GRADEFLOW RESULTS END--';
 /** What the script prints instead of base64 when the grader wrote no file. */
@@ -23,15 +25,12 @@ export const RESULTS_FILE_LIMIT_BYTES = 1024 * 1024;
 /** Output room for the frame on top of the output limit: base64 of the largest file, line breaks, markers. */
 export const FRAME_ALLOWANCE_BYTES = Math.ceil((RESULTS_FILE_LIMIT_BYTES + 1) / 3) * 4 * (77 / 76) + 256;
 
-/** Paths the script may read: absolute, plain characters (they are placed in a shell script). */
-export const RESULTS_PATH_RE = /^\/[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$/;
-
 /**
  * The container's entrypoint: `sh -c <script> gradeflow <grader command…>`. The grader's exit code is
  * the container's. Reads one byte more than the limit so that an over-long file is noticed, not cut.
  */
 export function wrappedEntrypoint(command: string[], resultsFile: string): string[] {
-  if (!RESULTS_PATH_RE.test(resultsFile) || resultsFile.includes('..')) throw new Error(`unsafe results path ${JSON.stringify(resultsFile)}`);
+  if (!isShellSafePath(resultsFile)) throw new Error(`unsafe results path ${JSON.stringify(resultsFile)}`);
   const script = [
     '"$@"',
     'code=$?',

@@ -18,8 +18,17 @@ export const ErrorTypes = {
   CallbackForbidden: 'CallbackForbidden',
   /** The receiver answered 410 Gone: Standard Webhooks receivers say so to stop deliveries. Not retried. */
   CallbackGone: 'CallbackGone',
+  /** The callback POST got no status line within its deadline (connection refused or reset, DNS, timeout). Retried. */
+  CallbackUnreachable: 'CallbackUnreachable',
+  /** The receiver answered, but not with a 2xx (nor 410). Retried. */
+  CallbackNotAccepted: 'CallbackNotAccepted',
   /** The container vanished while we were waiting for it (removed by hand, daemon restarted). */
   ContainerLost: 'ContainerLost',
+  /**
+   * The worker awaiting a handed-over container is shutting down and hands it over again: the retry goes
+   * to the next worker on the same host's queue. Retried.
+   */
+  WorkerShutdown: 'WorkerShutdown',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -85,6 +85,11 @@ export interface GradeSubmissionInput {
   infrastructureRetries: number;
   /** `deliveries`: the callback retries' queue (absent in runs started before it existed: the control queue). */
   taskQueues: { control: string; flavour: string; deliveries?: string };
+  /**
+   * Heartbeat timeouts of the grading activities, from the config's `heartbeatTimeouts` when the run
+   * started. Absent in runs started before it existed: 20 s for runContainer, 15 s for awaitContainer.
+   */
+  heartbeatTimeouts?: { runContainerSeconds: number; awaitContainerSeconds: number };
 }
 
 /** The live phase a running workflow reports (`status` query, search attribute); its stored counterpart is SubmissionStatus. */

@@ -31,8 +31,8 @@ async function openPglite(dataDir: string): Promise<Db> {
   };
 }
 
-/** Connections to a PostgreSQL server, opened at start and kept (see openPostgres). */
-const POOL_SIZE = 10;
+/** Connections to a PostgreSQL server when the caller names no number (tests, tools); the server passes `server.databasePoolSize`. */
+const DEFAULT_POOL_SIZE = 10;
 
 /**
  * A pool whose connections are opened before the first request and kept while idle: opening one costs
@@ -41,10 +41,10 @@ const POOL_SIZE = 10;
  * A connection that breaks (a restart of the server) is opened again when next needed. Starts with those
  * that opened; fails only when none did.
  */
-async function openPostgres(url: string): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, min: POOL_SIZE });
+async function openPostgres(url: string, poolSize: number): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, min: poolSize });
   pool.on('error', () => undefined); // idle client errors surface on the next query instead
-  const opened = await Promise.allSettled(Array.from({ length: POOL_SIZE }, () => pool.connect()));
+  const opened = await Promise.allSettled(Array.from({ length: poolSize }, () => pool.connect()));
   for (const o of opened) if (o.status === 'fulfilled') o.value.release();
   if (!opened.some((o) => o.status === 'fulfilled')) {
     await pool.end();
@@ -77,7 +77,10 @@ async function openPostgres(url: string): Promise<Db> {
   };
 }
 
-/** A PostgreSQL server when a URL is given, otherwise PGlite persisted in `<dataDir>/pglite`. */
-export async function openDb(opts: { databaseUrl?: string; dataDir: string }): Promise<Db> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir);
+/**
+ * A PostgreSQL server when a URL is given (a pool of `poolSize` connections, opened at start and kept),
+ * otherwise PGlite persisted in `<dataDir>/pglite`.
+ */
+export async function openDb(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Db> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? DEFAULT_POOL_SIZE) : openPglite(opts.dataDir);
 }

@@ -38,8 +38,8 @@ export interface Submission {
   limits: Partial<ResourceLimits>;
   /** How its output is read, fixed at intake (a regrade reads it the same way). */
   grading: GradingSettings;
-  /** `content`: a small file's bytes, only as the API just received them (`withSmallFile`); never read back from the database. */
-  file: { name: string; sha256: string; size: number; content?: Buffer };
+  /** The stored file, by digest (its bytes: `file(sha256)`). */
+  file: { name: string; sha256: string; size: number };
   status: SubmissionStatus;
   attempts: number;
   createdAt: Date;
@@ -252,8 +252,12 @@ export function createSubmissionStore(db: Db) {
       });
     },
 
-    /** A delivery ended undelivered: unless superseded, the submission (if this is its latest attempt) takes `status`. */
-    async finishDeliveryUndelivered(
+    /**
+     * A delivery that ended without reaching the receiver: it gave up (the delivery `failed`, the submission,
+     * if this is its latest attempt, `status`: src/shared/status.ts), or a newer attempt's result superseded
+     * it (the delivery `superseded`, the submission as it is).
+     */
+    async recordDeliveryGaveUp(
       submissionId: string,
       attempt: number,
       superseded: boolean,

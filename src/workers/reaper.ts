@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { LABELS } from '../activities/docker/container-options';
+import { dockerStartedAt } from '../activities/docker/docker-status';
 import type { ContainerSlots } from '../activities/docker/container-slots';
 import type { OutputCollectors } from '../activities/docker/output-collectors';
 import { gradingInProgress } from '../shared/grading-in-progress';
@@ -29,16 +30,14 @@ export type WorkflowFacts =
 
 export type Verdict = { action: 'keep' | 'remove' | 'kill'; why: string };
 
-/** A container still running this long after its time limit has nobody left to kill it. */
-const OVERDUE_SECONDS = 120;
-
 /**
  * Pure: what to do with one container. It is removed only when no live workflow can still want it (the
  * workflow is gone or closed, or has moved past this attempt, or past grading it); a live grading's
  * container is kept, unless it has run far beyond its time limit, when it is killed (not removed: its
- * owner, if it comes back, still reads what it printed).
+ * owner, if it comes back, still reads what it printed). `overdueSeconds` (`worker.reapOverdueSeconds`): a
+ * container still running this long after its time limit has nobody left to kill it.
  */
-export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date): Verdict {
+export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date, overdueSeconds: number): Verdict {
   if (w.state === 'gone') return { action: 'remove', why: 'its workflow does not exist' };
   if (w.state === 'closed') return { action: 'remove', why: 'its workflow has closed' };
   if (w.state === 'running' && w.attempt !== undefined) {
@@ -52,7 +51,7 @@ export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date): Verdict
   }
   if (c.running && c.startedAt && c.timeLimitSeconds !== undefined) {
     const overdue = (now.getTime() - c.startedAt.getTime()) / 1000 - c.timeLimitSeconds;
-    if (overdue > OVERDUE_SECONDS) return { action: 'kill', why: `running ${Math.round(overdue)} s past its time limit` };
+    if (overdue > overdueSeconds) return { action: 'kill', why: `running ${Math.round(overdue)} s past its time limit` };
   }
   return { action: 'keep', why: 'a live grading owns it' };
 }
@@ -60,14 +59,14 @@ export function verdict(c: ContainerFacts, w: WorkflowFacts, now: Date): Verdict
 function facts(host: string, info: Dockerode.ContainerInfo, inspect: Dockerode.ContainerInspectInfo): ContainerFacts {
   const labels = info.Labels ?? {};
   const limit = Number(labels[LABELS.timeLimit]);
-  const started = inspect.State.StartedAt;
+  const startedAt = dockerStartedAt(inspect.State);
   return {
     name: (info.Names[0] ?? info.Id).replace(/^\//, ''),
     host,
     ...(labels[LABELS.workflow] ? { workflowId: labels[LABELS.workflow] } : {}),
     attempt: Number(labels[LABELS.attempt] ?? 0),
     running: inspect.State.Running,
-    ...(started && !started.startsWith('0001-') ? { startedAt: new Date(started) } : {}),
+    ...(startedAt ? { startedAt } : {}),
     ...(Number.isFinite(limit) ? { timeLimitSeconds: limit } : {}),
   };
 }
@@ -99,6 +98,8 @@ export interface ReaperDeps {
   slots: ContainerSlots;
   collectors: OutputCollectors;
   logger: Logger;
+  /** `worker.reapOverdueSeconds`. */
+  overdueSeconds: number;
 }
 
 /**
@@ -119,7 +120,7 @@ export function createReaper(deps: ReaperDeps) {
       const container = deps.docker.getContainer(info.Id);
       try {
         const c = facts(deps.hostId, info, await container.inspect());
-        const v = verdict(c, await lookUp(deps.client, c.workflowId), now);
+        const v = verdict(c, await lookUp(deps.client, c.workflowId), now, deps.overdueSeconds);
         if (v.action === 'remove') {
           await container.remove({ force: true, v: true });
           deps.collectors.drop(info.Id);

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FIELD_BYTES } from '../../src/api/routes/submissions';
-import { workflowOwner } from '../../src/api/temporal-client';
+import { workflowOwner } from '../../src/control/submission-workflows';
 import { ownWorkflowId, submissionWorkflowId } from '../../src/shared/workflow-ids';
 import type { Submission } from '../../src/store/submissions';
 import { SCRIPT_RUNNER } from '../helpers/images';

@@ -1,6 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INLINE_FILE_BYTES } from '../../src/api/workflow-input';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
@@ -167,6 +166,7 @@ describe('small files travel in the workflow, larger ones are fetched by the gra
     const connection = await Connection.connect({ address: stack.config.temporal.address! });
     try {
       const client = new Client({ connection });
+      const INLINE_FILE_BYTES = stack.config.server.inlineFileBytes;
       for (const [workId, bytes] of [['inline-small', INLINE_FILE_BYTES], ['inline-large', INLINE_FILE_BYTES + 1]] as const) {
         const body = `echo '{"success": true, "grade": ${bytes}}'\n`;
         const padded = body + '#'.repeat(bytes - body.length); // a shell comment, to the exact size

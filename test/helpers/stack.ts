@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { inject } from 'vitest';
-import { startServer, type RunningServer } from '../../src/api/server';
+import { startServer, type RunningServer } from '../../src/main/server';
 import { LABELS } from '../../src/activities/docker/container-options';
 import { loadConfig } from '../../src/config/load';
 import type { GradeflowConfig } from '../../src/config/schema';
 import { createLogger } from '../../src/logging';
-import { startGradingHost, type RunningGradingHost } from '../../src/workers/start-grading-host';
+import { startGradingHost, type RunningGradingHost } from '../../src/main/grading-host';
 
 export const docker = new Dockerode();
 

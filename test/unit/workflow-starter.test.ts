@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WorkflowStarter } from '../../src/api/workflow-starter';
+import { WorkflowStarter } from '../../src/control/workflow-starter';
 import type { Submission } from '../../src/store/submissions';
 
 /** The starter's pacing against a fake Temporal client (the real start is covered end to end). */
@@ -68,6 +68,8 @@ describe('WorkflowStarter pacing', () => {
       { start: async () => undefined },
       { markQueued: () => new Promise<void>((r) => (release = r)) },
       pino({ level: 'silent' }),
+      2,
+      { quietMs: 50, maxDeferMs: 5000 },
     );
     starter.enqueue(sub('a'));
     await vi.advanceTimersByTimeAsync(100); // started; the mark is slow

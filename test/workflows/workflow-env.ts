@@ -6,7 +6,7 @@ import { historyToJSON } from './history-json';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { ensureSearchAttributes } from '../../src/setup/search-attributes';
+import { ensureSearchAttributes } from '../../src/control/register-search-attributes';
 import type { StartedContainer } from '../../src/shared/activity-contracts';
 import type { GradeResult, GradeSubmissionInput, RegradeRequest } from '../../src/shared/types';
 import type { gradeSubmissionWorkflow } from '../../src/workflows';

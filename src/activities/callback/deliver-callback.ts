@@ -156,7 +156,7 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
         if (cancel?.aborted) throw cancel.reason ?? err;
         const error = `POST ${req.url} failed: ${(err as Error).message}`;
         await deps.store.recordDeliveryTry(req.submissionId, req.attempt, id, { delivered: false, error });
-        throw ApplicationFailure.retryable(error, 'CallbackUnreachable');
+        throw ApplicationFailure.retryable(error, ErrorTypes.CallbackUnreachable);
       }
       const delivered = status >= 200 && status < 300;
       await deps.store.recordDeliveryTry(
@@ -169,7 +169,7 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
       );
       // 410 Gone is how a Standard Webhooks receiver unsubscribes: this delivery stops here.
       if (status === 410) throw ApplicationFailure.nonRetryable(`POST ${req.url} answered 410 Gone: the receiver asked for no more deliveries`, ErrorTypes.CallbackGone);
-      if (!delivered) throw ApplicationFailure.retryable(`POST ${req.url} answered ${status}`, 'CallbackNotAccepted');
+      if (!delivered) throw ApplicationFailure.retryable(`POST ${req.url} answered ${status}`, ErrorTypes.CallbackNotAccepted);
       return { status };
     } finally {
       clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { GradingSpec, StartedContainer } from '../../shared/activity-contracts';
+import { ErrorTypes } from '../../shared/error-types';
 import type { GradeResult } from '../../shared/types';
 import { HandedOver, superviseContainer, type SuperviseDeps } from './supervise-container';
 
@@ -13,7 +14,7 @@ export function createAwaitContainer(deps: SuperviseDeps) {
     try {
       return await superviseContainer(deps, Context.current(), spec, started);
     } catch (err) {
-      if (err instanceof HandedOver) throw ApplicationFailure.retryable(err.message, 'WorkerShutdown');
+      if (err instanceof HandedOver) throw ApplicationFailure.retryable(err.message, ErrorTypes.WorkerShutdown);
       throw err;
     }
   };

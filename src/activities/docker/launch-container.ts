@@ -6,11 +6,12 @@ import { ArchiveRejected } from '../../archives/safe-path';
 import { submissionTar } from '../../archives/submission-tar';
 import { ErrorTypes } from '../../shared/error-types';
 import type { GradingSpec, StartedContainer } from '../../shared/activity-contracts';
-import { submissionBytes, type SubmissionSource } from '../artifacts/fetch-submission';
+import { submissionBytes, type SubmissionSource } from './submission-bytes';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { dockerMessage, isDockerStatus, keepHeartbeating } from './docker-errors';
+import { keepHeartbeating } from '../heartbeat';
+import { dockerMessage, isDockerStatus, neverStarted } from './docker-status';
 import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';
@@ -49,11 +50,6 @@ async function copySubmission(
 
 /** An image's entrypoint or command as argv (Docker's shell form is a string). */
 const asArgv = (v: string | string[] | null | undefined): string[] => (typeof v === 'string' ? ['/bin/sh', '-c', v] : (v ?? []));
-
-/** Docker reports a container that never ran with the zero time "0001-01-01T00:00:00Z". */
-function neverStarted(info: Dockerode.ContainerInspectInfo): boolean {
-  return !info.State.Running && info.State.StartedAt.startsWith('0001-');
-}
 
 /** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
 export const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
@@ -111,7 +107,7 @@ async function createOrAdopt(
       if (!isDockerStatus(err, 409)) throw err;
       const existing = deps.docker.getContainer(containerName(spec));
       const info = await existing.inspect();
-      if (!neverStarted(info)) return { container: deps.docker.getContainer(info.Id), adopted: true };
+      if (!neverStarted(info.State)) return { container: deps.docker.getContainer(info.Id), adopted: true };
       await existing.remove({ force: true, v: true });
     }
   }

@@ -7,7 +7,8 @@ import type { GradingSpec, StartedContainer } from '../../shared/activity-contra
 import type { GradeResult } from '../../shared/types';
 import { collectedOutputLimit, containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { isDockerStatus, keepHeartbeating } from './docker-errors';
+import { keepHeartbeating } from '../heartbeat';
+import { isDockerStatus } from './docker-status';
 import type { OutputCollectors } from './output-collectors';
 
 export interface SuperviseDeps {

@@ -16,7 +16,7 @@ export function createRecordActivities(store: SubmissionStore) {
       await store.recordCancellation(r.submissionId, r.attempt, unfinished);
     },
     async recordDeliveryFailure(r: DeliveryFailureRecord): Promise<void> {
-      await store.finishDeliveryUndelivered(r.submissionId, r.attempt, r.superseded, r.error, STATUS_UNDELIVERED);
+      await store.recordDeliveryGaveUp(r.submissionId, r.attempt, r.superseded, r.error, STATUS_UNDELIVERED);
     },
   };
 }

@@ -1,16 +1,18 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { PlatformConfig } from '../../config/schema';
 import type { Assignment, AssignmentSettings } from '../../store/assignments';
-import type { AppDeps } from '../app';
+import { platformOf } from '../auth';
+import type { AppDeps } from '../deps';
 import { ApiError, invalid } from '../errors';
-import { isAbsent, parseGradingFields, resolveGrading } from '../grading-settings';
+import { isAbsent, isPlainObject } from '../fields';
+import { parseGradingFields, resolveGrading } from '../grading-settings';
 import { checkFlavour, checkId, checkImageAllowed } from '../intake';
 
 const FIELDS = ['image', 'flavour', 'format', 'results_file', 'max_grade'] as const;
 /** An assignment's settings from a PUT body: every field optional, each checked as a submission's would be. */
-function parseAssignmentBody(body: unknown, deps: AppDeps, platform: PlatformConfig): AssignmentSettings {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
-  const raw = body as Record<string, unknown>;
+function parseAssignmentBody(body: unknown, deps: Pick<AppDeps, 'config'>, platform: PlatformConfig): AssignmentSettings {
+  if (!isPlainObject(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
+  const raw = body;
   for (const key of Object.keys(raw)) {
     if (!(FIELDS as readonly string[]).includes(key)) throw invalid(key, `is not an assignment setting; use ${FIELDS.join(', ')}`);
   }
@@ -42,19 +44,19 @@ function presentAssignment(a: Assignment) {
  * Per-assignment defaults: the grader image, flavour and result format its submissions get when they do
  * not name their own. A submission keeps the settings it was accepted with (a regrade reads it the same way).
  */
-export function registerAssignmentRoutes(v1: FastifyInstance, deps: AppDeps, platform: (req: FastifyRequest) => PlatformConfig): void {
+export function registerAssignmentRoutes(v1: FastifyInstance, deps: Pick<AppDeps, 'config' | 'assignments'>): void {
   const assignmentId = (id: string): string => checkId(id, 'assignment_id');
 
   v1.put<{ Params: { id: string } }>('/v1/assignments/:id', async (req, reply) => {
     const id = assignmentId(req.params.id);
-    const p = platform(req);
+    const p = platformOf(req);
     const { assignment, created } = await deps.assignments.put(p.id, id, parseAssignmentBody(req.body, deps, p));
     return reply.status(created ? 201 : 200).send(presentAssignment(assignment));
   });
 
   v1.get<{ Params: { id: string } }>('/v1/assignments/:id', async (req) => {
     const id = assignmentId(req.params.id);
-    const assignment = await deps.assignments.get(platform(req).id, id);
+    const assignment = await deps.assignments.get(platformOf(req).id, id);
     if (!assignment) throw new ApiError(404, 'not_found', `no settings for assignment ${id}`);
     return presentAssignment(assignment);
   });

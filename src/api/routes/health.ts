@@ -1,22 +1,26 @@
 import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../deps';
 
 /** Named probes; each resolves when its dependency answers. */
 export type HealthChecks = Record<string, () => Promise<void>>;
 
-const TIMEOUT_MS = 3000;
-
-function withTimeout(p: Promise<void>): Promise<void> {
+function withTimeout(p: Promise<void>, timeoutMs: number): Promise<void> {
   return Promise.race([
     p,
-    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
   ]);
 }
 
-/** GET /healthz: 200 when every dependency answers, 503 naming those that do not. No key needed. */
-export function registerHealthRoutes(app: FastifyInstance, checks: HealthChecks): void {
+/**
+ * GET /healthz: 200 when every dependency answers within `server.healthCheckTimeoutMs`, 503 naming those
+ * that do not. No key needed.
+ */
+export function registerHealthRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'health' | 'config'>): void {
+  const checks = deps.health;
+  const timeoutMs = deps.config.server.healthCheckTimeoutMs;
   app.get('/healthz', async (_req, reply) => {
     const names = Object.keys(checks);
-    const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n]!())));
+    const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n]!(), timeoutMs)));
     const status: Record<string, string> = {};
     const down: string[] = [];
     results.forEach((r, i) => {

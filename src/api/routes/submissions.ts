@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PlatformConfig } from '../../config/schema';
+import { inlineBytes } from '../../control/workflow-input';
 import { publicStatus } from '../../shared/status';
 import { submissionWorkflowId } from '../../shared/workflow-ids';
 import type { Submission } from '../../store/submissions';
-import type { AppDeps } from '../app';
-import { createPlatformAuth } from '../auth';
+import { platformOf } from '../auth';
+import type { AppDeps } from '../deps';
 import { ApiError, invalid } from '../errors';
+import { isPlainObject } from '../fields';
 import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { presentSubmission } from '../present';
-import { withSmallFile } from '../workflow-input';
-import { registerAssignmentRoutes } from './assignments';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -102,17 +102,15 @@ async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Pr
     return raw as RawSubmission;
   }
   const body = req.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'invalid_json', 'send a JSON object or multipart/form-data');
-  }
+  if (!isPlainObject(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object or multipart/form-data');
   for (const [key, value] of Object.entries(body)) {
     if (!KNOWN_FIELDS.has(key)) throw unknownField(key);
     if (key !== 'file') checkWellFormed(value, key);
   }
-  const { file, ...fields } = body as Record<string, unknown>;
+  const { file, ...fields } = body;
   if (file === undefined) return fields;
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw invalid('file', 'must be {name, content_base64}');
-  const { name, content_base64: b64 } = file as Record<string, unknown>;
+  if (!isPlainObject(file)) throw invalid('file', 'must be {name, content_base64}');
+  const { name, content_base64: b64 } = file;
   if (typeof name !== 'string' || name === '') throw invalid('file.name', 'is required');
   checkWellFormed(name, 'file.name');
   if (typeof b64 !== 'string') throw invalid('file.content_base64', 'is required');
@@ -140,69 +138,61 @@ function sameSubmission(a: Submission, b: ValidSubmission): boolean {
   );
 }
 
-export function registerSubmissionRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const authenticate = createPlatformAuth(deps.config.platforms);
-  const platformOf = new WeakMap<FastifyRequest, PlatformConfig>();
-  const platform = (req: FastifyRequest): PlatformConfig => platformOf.get(req)!;
+type SubmissionDeps = Pick<AppDeps, 'config' | 'store' | 'assignments' | 'workflows' | 'owned' | 'starter'>;
 
-  app.register(async (v1) => {
-    v1.addHook('onRequest', async (req) => {
-      platformOf.set(req, authenticate(req));
+/** POST /v1/submissions, GET /v1/submissions/:id, POST /v1/submissions/:id/regrade (under `buildApp`'s auth hook). */
+export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDeps): void {
+  v1.post('/v1/submissions', async (req, reply) => {
+    const p = platformOf(req);
+    const raw = await readSubmissionBody(req, deps.config.api.maxFileBytes);
+    // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
+    const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
+    const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
+    const id = randomUUID();
+    const { submission, created } = await deps.store.create({
+      id,
+      platformId: p.id,
+      workflowId: submissionWorkflowId(p.id, { id, workId: valid.workId }),
+      ...valid,
     });
-    registerAssignmentRoutes(v1, deps, platform);
+    if (!created && !sameSubmission(submission, valid)) {
+      throw new ApiError(
+        409,
+        'work_id_conflict',
+        `work_id "${valid.workId}" was already used for a different submission (${submission.id}); send a new work_id, or ask for a regrade`,
+        'work_id',
+      );
+    }
+    // Accepted once stored; the workflow starts in the background (also for a repeat whose start never
+    // happened: the first POST may have stored the row and died before it).
+    if (submission.status === 'received') deps.starter.enqueue(submission, created ? inlineBytes(valid.file.content, deps.config) : undefined);
+    return reply.status(created ? 202 : 200).send({
+      id: submission.id,
+      work_id: submission.workId,
+      status: publicStatus(created ? 'received' : submission.status),
+      duplicate: !created,
+    });
+  });
 
-    v1.post('/v1/submissions', async (req, reply) => {
-      const p = platform(req);
-      const raw = await readSubmissionBody(req, deps.config.api.maxFileBytes);
-      // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
-      const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
-      const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
-      const id = randomUUID();
-      const { submission, created } = await deps.store.create({
-        id,
-        platformId: p.id,
-        workflowId: submissionWorkflowId(p.id, { id, workId: valid.workId }),
-        ...valid,
-      });
-      if (!created && !sameSubmission(submission, valid)) {
-        throw new ApiError(
-          409,
-          'work_id_conflict',
-          `work_id "${valid.workId}" was already used for a different submission (${submission.id}); send a new work_id, or ask for a regrade`,
-          'work_id',
-        );
-      }
-      // Accepted once stored; the workflow starts in the background (also for a repeat whose start never
-      // happened: the first POST may have stored the row and died before it).
-      if (submission.status === 'received') deps.starter.enqueue(created ? withSmallFile(submission, valid.file.content) : submission);
-      return reply.status(created ? 202 : 200).send({
-        id: submission.id,
-        work_id: submission.workId,
-        status: publicStatus(created ? 'received' : submission.status),
-        duplicate: !created,
-      });
-    });
+  v1.get<{ Params: { id: string } }>('/v1/submissions/:id', async (req) => {
+    const sub = await findSubmission(deps, platformOf(req), req.params.id);
+    const [attempts, deliveries, progress] = await Promise.all([
+      deps.store.attempts(sub.id),
+      deps.store.deliveries(sub.id),
+      deps.workflows.progress(sub).catch(() => undefined),
+    ]);
+    return presentSubmission(sub, attempts, deliveries, progress);
+  });
 
-    v1.get<{ Params: { id: string } }>('/v1/submissions/:id', async (req) => {
-      const sub = await findSubmission(deps, platform(req), req.params.id);
-      const [attempts, deliveries, progress] = await Promise.all([
-        deps.store.attempts(sub.id),
-        deps.store.deliveries(sub.id),
-        deps.grading.progress(sub).catch(() => undefined),
-      ]);
-      return presentSubmission(sub, attempts, deliveries, progress);
-    });
-
-    v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', async (req, reply) => {
-      const p = platform(req);
-      const sub = await findSubmission(deps, p, req.params.id);
-      await deps.owned.regrade(sub, p.id);
-      return reply.status(202).send({ id: sub.id, work_id: sub.workId, status: 'queued', previous_attempts: sub.attempts });
-    });
+  v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', async (req, reply) => {
+    const p = platformOf(req);
+    const sub = await findSubmission(deps, p, req.params.id);
+    await deps.owned.regrade(sub, p.id);
+    return reply.status(202).send({ id: sub.id, work_id: sub.workId, status: 'queued', previous_attempts: sub.attempts });
   });
 }
 
-async function findSubmission(deps: AppDeps, platform: PlatformConfig, id: string): Promise<Submission> {
+async function findSubmission(deps: Pick<AppDeps, 'store'>, platform: PlatformConfig, id: string): Promise<Submission> {
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const sub = uuid.test(id) ? await deps.store.get(platform.id, id.toLowerCase()) : undefined;
   if (!sub) throw new ApiError(404, 'not_found', `no submission ${id}`);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import { createHostActivities } from '../activities';
-import type { SubmissionSource } from '../activities/artifacts/fetch-submission';
+import type { SubmissionSource } from '../activities/docker/submission-bytes';
 import { ContainerSlots } from '../activities/docker/container-slots';
 import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/error-types';
+import { sha256Hex } from '../../shared/sha256';
 import type { SubmissionFileRef } from '../../shared/types';
 
 export interface SubmissionSource {
@@ -17,7 +17,7 @@ export interface SubmissionSource {
 export async function submissionBytes(source: SubmissionSource, file: SubmissionFileRef, signal?: AbortSignal): Promise<Buffer> {
   if (file.inlineBase64 === undefined) return fetchSubmission(source, file.sha256, signal);
   const bytes = Buffer.from(file.inlineBase64, 'base64');
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = sha256Hex(bytes);
   if (digest !== file.sha256) {
     throw ApplicationFailure.nonRetryable(`the file carried inline has digest ${digest}, not ${file.sha256}`, ErrorTypes.SubmissionUnavailable);
   }
@@ -40,7 +40,7 @@ export async function fetchSubmission(source: SubmissionSource, sha256: string, 
     throw ApplicationFailure.retryable(`GET ${url} answered ${res.status}`, ErrorTypes.SubmissionUnavailable);
   }
   const bytes = Buffer.from(await res.arrayBuffer());
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = sha256Hex(bytes);
   if (digest !== sha256) {
     throw ApplicationFailure.retryable(`file ${sha256} arrived with digest ${digest}`, ErrorTypes.SubmissionUnavailable);
   }

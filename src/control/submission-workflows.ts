@@ -61,16 +61,17 @@ export async function workflowOwner(client: Client, namespace: string, workflowI
   }
 }
 
-/** The API's side of Temporal: start a submission's workflow, ask it to regrade, read its progress. */
-export function createGradingClient(client: Client, config: GradeflowConfig) {
+/** The submissions' workflows in Temporal: start one, ask it to regrade, read its progress. */
+export function createSubmissionWorkflows(client: Client, config: GradeflowConfig) {
   return {
     /**
      * Idempotent: a second call for the same submission neither fails nor grades twice. A workflow id
      * already in use (running, or closed: ids are not reused) is this submission's only if its run's input
      * says so; otherwise the answer names the submission it belongs to, and nothing was started.
+     * `inline`: the file's bytes, to carry in the input (`inlineBytes`).
      */
-    async start(sub: Submission): Promise<StartOutcome> {
-      const input = workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true });
+    async start(sub: Submission, inline?: Buffer): Promise<StartOutcome> {
+      const input = workflowInput(sub, config, { previousAttempts: 0, gradeOnStart: true }, inline);
       try {
         await client.workflow.start(gradeSubmissionWorkflow, {
           workflowId: sub.workflowId,
@@ -123,10 +124,11 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
       try {
         const info = await handle.describe();
         if (info.status.name !== 'RUNNING') return undefined;
-        // A workflow busy in a local activity answers queries late: past a second, the database answers.
+        // A workflow busy in a local activity answers queries late: past `server.progressQueryTimeoutMs`
+        // (a second), the database answers.
         const progress = await Promise.race([
           handle.query(statusQuery),
-          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000).unref()),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), config.server.progressQueryTimeoutMs).unref()),
         ]);
         if (!progress) return undefined;
         // The workflow learns the host when the grading ends; while it runs, the pending activity says.
@@ -150,4 +152,4 @@ export function createGradingClient(client: Client, config: GradeflowConfig) {
   };
 }
 
-export type GradingClient = ReturnType<typeof createGradingClient>;
+export type SubmissionWorkflows = ReturnType<typeof createSubmissionWorkflows>;

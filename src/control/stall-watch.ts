@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { GradeflowConfig } from '../config/schema';
 import { UNFINISHED_STATUSES, type Submission, type SubmissionStore } from '../store/submissions';
-import { workflowOwner } from './temporal-client';
+import { workflowOwner } from './submission-workflows';
 import type { OwnedStarts } from './workflow-ownership';
 
 /** What one check found about one unfinished submission. */
@@ -98,36 +98,57 @@ export function createStallWatch(deps: {
     return { ...base, action: 'reset', detail };
   };
 
-  return {
-    /** One check; answers what it found (and logs it). */
-    async sweep(): Promise<Stall[]> {
-      const found: Stall[] = [];
-      for (const sub of await deps.store.listUnfinished(opts.minAgeSeconds * 1000, opts.batch)) {
-        const stall = await check(sub).catch((err: unknown) => {
-          log.warn({ err, submission: sub.id }, 'stall watch could not check a submission');
-          return null; // unknown: keep any note
-        });
-        if (stall === null) continue;
-        if (!stall) {
-          // Progressing again (or finished): an earlier note no longer holds.
-          if (sub.problem) await deps.store.noteProblem(sub.id, null).catch((err: unknown) => log.warn({ err }, 'stall watch could not clear a note'));
-          continue;
-        }
-        found.push(stall);
-        const level = stall.action === 'reset' || stall.action === 'repaired' ? 'warn' : 'error';
-        const what = {
-          reset: 'was stalled; its workflow was reset',
-          closed: 'is unfinished but its workflow has ended',
-          'still-stalled': 'is still stalled after a reset',
-          repaired: 'was never graded: it shared a workflow with another submission; repaired',
-          foreign: 'is never graded: it shares a workflow with another submission',
-        }[stall.action];
-        log[level]({ stall }, `stall watch: submission ${stall.submissionId} ${what} (${stall.detail})`);
-        // What an operator must look at is also on the submission, for the platform to see.
-        const problem = stall.action === 'reset' || stall.action === 'repaired' ? null : `stalled: ${what} (${stall.detail})`;
-        await deps.store.noteProblem(stall.submissionId, problem).catch((err: unknown) => log.warn({ err }, 'stall watch could not note a problem'));
+  /** One check; answers what it found (and logs it). */
+  const sweep = async (): Promise<Stall[]> => {
+    const found: Stall[] = [];
+    for (const sub of await deps.store.listUnfinished(opts.minAgeSeconds * 1000, opts.batch)) {
+      const stall = await check(sub).catch((err: unknown) => {
+        log.warn({ err, submission: sub.id }, 'stall watch could not check a submission');
+        return null; // unknown: keep any note
+      });
+      if (stall === null) continue;
+      if (!stall) {
+        // Progressing again (or finished): an earlier note no longer holds.
+        if (sub.problem) await deps.store.noteProblem(sub.id, null).catch((err: unknown) => log.warn({ err }, 'stall watch could not clear a note'));
+        continue;
       }
-      return found;
+      found.push(stall);
+      const level = stall.action === 'reset' || stall.action === 'repaired' ? 'warn' : 'error';
+      const what = {
+        reset: 'was stalled; its workflow was reset',
+        closed: 'is unfinished but its workflow has ended',
+        'still-stalled': 'is still stalled after a reset',
+        repaired: 'was never graded: it shared a workflow with another submission; repaired',
+        foreign: 'is never graded: it shares a workflow with another submission',
+      }[stall.action];
+      log[level]({ stall }, `stall watch: submission ${stall.submissionId} ${what} (${stall.detail})`);
+      // What an operator must look at is also on the submission, for the platform to see.
+      const problem = stall.action === 'reset' || stall.action === 'repaired' ? null : `stalled: ${what} (${stall.detail})`;
+      await deps.store.noteProblem(stall.submissionId, problem).catch((err: unknown) => log.warn({ err }, 'stall watch could not note a problem'));
+    }
+    return found;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+
+  return {
+    sweep,
+
+    /** Check every `intervalSeconds` (`stallWatch.intervalSeconds`); a check still running is not overlapped. */
+    start(intervalSeconds: number): void {
+      timer = setInterval(() => {
+        sweeping ??= sweep()
+          .catch((err: unknown) => log.error({ err }, 'stall watch failed'))
+          .finally(() => (sweeping = undefined));
+      }, intervalSeconds * 1000);
+      timer.unref();
+    },
+
+    /** Stop the timer and wait for a check in flight. */
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await sweeping;
     },
   };
 }

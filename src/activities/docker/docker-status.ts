@@ -1,5 +1,3 @@
-import type { Context } from '@temporalio/activity';
-
 /** True when a dockerode error carries this HTTP status (404 no such container/image, 409 conflict…). */
 export function isDockerStatus(err: unknown, status: number): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === status;
@@ -13,12 +11,16 @@ export function dockerMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/**
- * Heartbeat every `ms` until the returned function is called; cancellation arrives through heartbeats.
- * The first beat is after `ms`, not at once: a grading shorter than that costs Temporal no heartbeat
- * write at all (the heartbeat timeout is many times `ms`).
- */
-export function keepHeartbeating(ctx: Context, ms: number, details?: () => unknown): () => void {
-  const timer = setInterval(() => ctx.heartbeat(details?.()), ms);
-  return () => clearInterval(timer);
+/** How Docker reports a time that never happened, e.g. the start of a container that never ran: "0001-01-01T00:00:00Z". */
+const ZERO_TIME_PREFIX = '0001-';
+
+/** When the container started; undefined when it never did. */
+export function dockerStartedAt(state: { StartedAt?: string }): Date | undefined {
+  const t = state.StartedAt;
+  return t && !t.startsWith(ZERO_TIME_PREFIX) ? new Date(t) : undefined;
+}
+
+/** A container that was created and never ran (not one that ran and exited). */
+export function neverStarted(state: { Running: boolean; StartedAt: string }): boolean {
+  return !state.Running && state.StartedAt.startsWith(ZERO_TIME_PREFIX);
 }

@@ -1,6 +1,13 @@
 import type { Logger } from 'pino';
 import type { Submission, SubmissionStore } from '../store/submissions';
 
+/** One submission waiting to be started, with its file's bytes when they travel in the workflow input. */
+interface Waiting {
+  sub: Submission;
+  inline?: Buffer;
+  at: number;
+}
+
 /**
  * Starts submissions' workflows after the API has answered. A submission is accepted once its row is
  * committed (status `received`): the platform does not wait for Temporal, and a burst is absorbed by the
@@ -13,7 +20,7 @@ import type { Submission, SubmissionStore } from '../store/submissions';
  * it causes (each start is also a workflow task in this process). A lone submission starts at once.
  */
 export class WorkflowStarter {
-  private readonly queue: Array<{ sub: Submission; at: number }> = [];
+  private readonly queue: Waiting[] = [];
   private lastEnqueueAt = -Infinity;
   /** Time between the last two submissions: small while a burst arrives. */
   private lastGap = Infinity;
@@ -30,11 +37,13 @@ export class WorkflowStarter {
 
   constructor(
     /** Starts one submission's workflow, idempotently (the server's: `OwnedStarts`); throws when it could not. */
-    private readonly grading: { start(sub: Submission): Promise<unknown> },
+    private readonly starts: { start(sub: Submission, inline?: Buffer): Promise<unknown> },
     private readonly store: Pick<SubmissionStore, 'markQueued'>,
     private readonly log: Logger,
-    private readonly concurrency = 2,
-    private readonly pacing: { quietMs: number; maxDeferMs: number } = { quietMs: 50, maxDeferMs: 5000 },
+    /** Starts in flight at once (`server.starterConcurrency`). */
+    private readonly concurrency: number,
+    /** `server.starterQuietMs`, `server.starterMaxDeferMs`. */
+    private readonly pacing: { quietMs: number; maxDeferMs: number },
   ) {}
 
   /** Whether this submission is waiting here or being started now. */
@@ -46,13 +55,14 @@ export class WorkflowStarter {
     return this.pending.size;
   }
 
-  enqueue(sub: Submission): void {
+  /** `inline`: the file's bytes, when they are to travel in the workflow input (`inlineBytes`). */
+  enqueue(sub: Submission, inline?: Buffer): void {
     if (this.closed || this.pending.has(sub.id)) return;
     this.pending.add(sub.id);
     const now = performance.now();
     this.lastGap = now - this.lastEnqueueAt;
     this.lastEnqueueAt = now;
-    this.queue.push({ sub, at: now });
+    this.queue.push({ sub, ...(inline ? { inline } : {}), at: now });
     this.pump();
   }
 
@@ -79,9 +89,9 @@ export class WorkflowStarter {
         this.pumpLater();
         return;
       }
-      const { sub } = this.queue.shift()!;
+      const { sub, inline } = this.queue.shift()!;
       this.running++;
-      void this.startOne(sub).finally(() => {
+      void this.startOne(sub, inline).finally(() => {
         this.running--;
         this.pending.delete(sub.id);
         if (this.running === 0 && (this.queue.length === 0 || this.closed)) this.idle.splice(0).forEach((r) => r());
@@ -90,9 +100,9 @@ export class WorkflowStarter {
     }
   }
 
-  private async startOne(sub: Submission): Promise<void> {
+  private async startOne(sub: Submission, inline: Buffer | undefined): Promise<void> {
     try {
-      await this.grading.start(sub);
+      await this.starts.start(sub, inline);
     } catch (err) {
       this.log.warn({ err, submission: sub.id }, 'workflow start failed; the reconcile will try again');
       return;

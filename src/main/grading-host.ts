@@ -4,9 +4,9 @@ import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
-import { createGradingHost } from './grading-host';
-import { createReaper, type Reaper } from './reaper';
-import { connectWorker, installRuntime, temporalAddress } from './runtime';
+import { createGradingHost } from '../workers/host-workers';
+import { createReaper, type Reaper } from '../workers/reaper';
+import { connectWorker, installRuntime, temporalAddress } from '../workers/runtime';
 
 export interface RunningGradingHost {
   hostId: string;
@@ -33,6 +33,11 @@ async function checkRuntimes(config: GradeflowConfig, docker: Dockerode): Promis
   }
 }
 
+/**
+ * A grading host process (`gradeflow worker`): checks the flavours' OCI runtimes, then runs one worker per
+ * flavour it serves and one on its own queue (`workers/host-workers.ts`), and the reaper (at start and
+ * every `worker.reapIntervalSeconds`).
+ */
 export async function startGradingHost(
   config: GradeflowConfig,
   opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundleOption },
@@ -55,6 +60,7 @@ export async function startGradingHost(
     slots: host.slots,
     collectors: host.collectors,
     logger: opts.logger,
+    overdueSeconds: config.worker.reapOverdueSeconds,
   });
   await reaper.sweep();
   reaper.start(config.worker.reapIntervalSeconds);

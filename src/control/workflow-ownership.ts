@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ownWorkflowId } from '../shared/workflow-ids';
 import type { Submission, SubmissionStore } from '../store/submissions';
-import type { GradingClient } from './temporal-client';
+import type { SubmissionWorkflows } from './submission-workflows';
 
 /** A submission whose workflow id, even its own (`…/id/<id>`), is held by another submission's workflow. */
 export class WorkflowIdTakenError extends Error {
@@ -22,11 +22,11 @@ export class WorkflowIdTakenError extends Error {
  * and started there. Moving is idempotent (several servers may find the same row).
  */
 export function createOwnedStarts(deps: {
-  grading: Pick<GradingClient, 'start' | 'regrade' | 'owner'>;
+  workflows: Pick<SubmissionWorkflows, 'start' | 'regrade' | 'owner'>;
   store: Pick<SubmissionStore, 'moveWorkflowId' | 'noteProblem'>;
   log: Logger;
 }) {
-  const { grading, store, log } = deps;
+  const { workflows, store, log } = deps;
 
   /** Move to its own id; throws when it is already there (nowhere else to go), after noting why. */
   const move = async (sub: Submission, ownedBy: string): Promise<Submission> => {
@@ -43,19 +43,22 @@ export function createOwnedStarts(deps: {
       { submission: sub.id, from: sub.workflowId, to: moved.workflowId, ownedBy },
       `submission ${sub.id} shared workflow id ${sub.workflowId} with submission ${ownedBy}; moved to ${moved.workflowId}`,
     );
-    return { ...moved, file: sub.file };
+    return moved;
   };
 
-  const start = async (sub: Submission): Promise<Submission> => {
+  const start = async (sub: Submission, inline?: Buffer): Promise<Submission> => {
     for (let current = sub; ; ) {
-      const outcome = await grading.start(current);
+      const outcome = await workflows.start(current, inline);
       if (outcome.started) return current;
       current = await move(current, outcome.ownedBy);
     }
   };
 
   return {
-    /** Start it (idempotent); answers the submission as started, with its workflow id moved if it had to be. */
+    /**
+     * Start it (idempotent); answers the submission as started, with its workflow id moved if it had to be.
+     * `inline`: the file's bytes, to carry in the workflow input.
+     */
     start,
 
     /** A submission found under another's workflow: move it and start it. */
@@ -66,13 +69,13 @@ export function createOwnedStarts(deps: {
     /** Regrade its own workflow, never the one of a submission it shared an id with. */
     async regrade(sub: Submission, requestedBy: string): Promise<void> {
       let current = sub;
-      const owner = await grading.owner(current.workflowId);
+      const owner = await workflows.owner(current.workflowId);
       if (owner !== undefined && owner !== sub.id) {
         current = await move(current, owner);
-        const again = await grading.owner(current.workflowId);
+        const again = await workflows.owner(current.workflowId);
         if (again !== undefined && again !== sub.id) await move(current, again); // throws: its own id is taken too
       }
-      await grading.regrade(current, requestedBy);
+      await workflows.regrade(current, requestedBy);
       if (sub.problem) await store.noteProblem(sub.id, null);
     },
   };

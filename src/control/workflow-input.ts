@@ -2,27 +2,28 @@ import type { GradeflowConfig } from '../config/schema';
 import { controlQueue, deliveryQueue, flavourQueue } from '../shared/task-queues';
 import type { GradeSubmissionInput } from '../shared/types';
 import type { Submission } from '../store/submissions';
-import { effectiveLimits } from './submission-limits';
+import { effectiveLimits } from '../shared/limits';
 
 /**
- * Files up to this size travel inside the workflow and activity inputs (base64, in the history), so a
- * grading host does not fetch them from the server: most submissions are a source file of a few KiB.
+ * The bytes of a file small enough to travel inside the workflow and activity inputs (base64, in the
+ * history), so that a grading host does not fetch them from the server: most submissions are a source
+ * file of a few KiB (`server.inlineFileBytes`). Undefined for a larger file.
  */
-export const INLINE_FILE_BYTES = 4096;
-
-/** The submission as the API just stored it, carrying its bytes when they are small enough to inline. */
-export function withSmallFile(sub: Submission, content: Buffer): Submission {
-  return content.length <= INLINE_FILE_BYTES ? { ...sub, file: { ...sub.file, content } } : sub;
+export function inlineBytes(content: Buffer, config: Pick<GradeflowConfig, 'server'>): Buffer | undefined {
+  return content.length <= config.server.inlineFileBytes ? content : undefined;
 }
 
 /**
  * The workflow input for a stored submission, with the flavour's limits and the callback policy as the
- * configuration has them now (so a regrade after a config change uses the new limits).
+ * configuration has them now (so a regrade after a config change uses the new limits). `inline`: the
+ * file's bytes, when the API has just received them and they are small (`inlineBytes`); a regrade, or a
+ * start by the reconcile, carries the digest alone.
  */
 export function workflowInput(
   sub: Submission,
   config: GradeflowConfig,
   run: { previousAttempts: number; gradeOnStart: boolean },
+  inline?: Buffer,
 ): GradeSubmissionInput {
   const flavour = config.flavours[sub.flavour] ?? config.flavours.default!;
   const prefix = config.temporal.taskQueuePrefix;
@@ -38,7 +39,7 @@ export function workflowInput(
       name: sub.file.name,
       sha256: sub.file.sha256,
       size: sub.file.size,
-      ...(sub.file.content ? { inlineBase64: sub.file.content.toString('base64') } : {}),
+      ...(inline ? { inlineBase64: inline.toString('base64') } : {}),
     },
     grading: sub.grading,
     ...(sub.callbackUrl ? { callbackUrl: sub.callbackUrl } : {}),
@@ -53,5 +54,9 @@ export function workflowInput(
     },
     infrastructureRetries: config.infrastructureRetries,
     taskQueues: { control: controlQueue(prefix), flavour: flavourQueue(prefix, sub.flavour), deliveries: deliveryQueue(prefix) },
+    heartbeatTimeouts: {
+      runContainerSeconds: config.heartbeatTimeouts.runContainerSeconds,
+      awaitContainerSeconds: config.heartbeatTimeouts.awaitContainerSeconds,
+    },
   };
 }
