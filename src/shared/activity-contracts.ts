@@ -3,7 +3,15 @@
  * only these types) and the activities (src/activities, which implement them). Workflow-safe: types only.
  * Every field added here must be optional, or absent from runs started before it (see docs/ARCHITECTURE.md).
  */
-import type { AttemptTimings, CallbackBody, GradeResult, GradingSettings, ResourceLimits, SubmissionFileRef, SubmissionStatus } from './types';
+import type {
+  AttemptTimings,
+  CallbackBody,
+  GradeResult,
+  GradingSettings,
+  ResourceLimits,
+  SubmissionFileRef,
+  SubmissionStatus,
+} from './types';
 
 /** Everything a grading host needs to run one attempt. Small: travels through Temporal. */
 export interface GradingSpec {

@@ -38,7 +38,10 @@ export const STATUS_CANCELLED = 'cancelled' satisfies SubmissionStatus;
 export const STATUS_STARTED = 'queued' satisfies SubmissionStatus;
 
 /** The workflow's last phase (search attribute, `status` query) when it closes. */
-export function closingPhase(reason: FailureReason | undefined, delivery: 'none' | 'delivered' | 'undelivered'): Extract<Phase, 'completed' | 'failed'> {
+export function closingPhase(
+  reason: FailureReason | undefined,
+  delivery: 'none' | 'delivered' | 'undelivered',
+): Extract<Phase, 'completed' | 'failed'> {
   return reason === 'infrastructure_error' || delivery === 'undelivered' ? 'failed' : 'completed';
 }
 

@@ -81,7 +81,12 @@ function graded(run: Run, result: GradeResult, attempt: number): DeliveryRequest
 }
 
 /** Record the result with the submission's new status, and make its callback's first try (one local activity). */
-function recordResult(run: Run, attempt: number, result: GradeResult, delivery: DeliveryRequest | undefined): Promise<FirstDeliveryTry | null> {
+function recordResult(
+  run: Run,
+  attempt: number,
+  result: GradeResult,
+  delivery: DeliveryRequest | undefined,
+): Promise<FirstDeliveryTry | null> {
   const { input, progress } = run;
   const status = statusOnResult(result.reason, { callback: Boolean(input.callbackUrl), regradePending: run.attempts.regradePending });
   return recordResultProxy(input, `attempt ${attempt}: record result${delivery ? ', deliver callback' : ''}`).recordResultAndDeliver({

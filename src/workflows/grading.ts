@@ -34,7 +34,8 @@ export async function gradeInContainer(input: GradeSubmissionInput, spec: Gradin
       // Its host is shutting down with the container running: a restarted worker there takes it over.
       progress.setPhase('running', outcome.started.hostId);
       const { hostId, hostQueue } = outcome.started;
-      return await awaitProxy(input, hostQueue, `attempt ${spec.attempt}: await the container handed over on ${hostId}`).awaitContainer(spec, outcome.started);
+      const summary = `attempt ${spec.attempt}: await the container handed over on ${hostId}`;
+      return await awaitProxy(input, hostQueue, summary).awaitContainer(spec, outcome.started);
     } catch (err) {
       if (isCancellation(err)) throw err;
       const rejected = rejectedSubmission(err);
