@@ -14,7 +14,7 @@ export function runProxy(input: GradeSubmissionInput, summary: string) {
     summary,
     taskQueue: input.taskQueues.flavour,
     startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 600} seconds`,
-    heartbeatTimeout: '20 seconds',
+    heartbeatTimeout: `${input.heartbeatTimeouts?.runContainerSeconds ?? 20} seconds`,
     retry: {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',
@@ -31,7 +31,7 @@ export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summa
     taskQueue: hostQueue,
     scheduleToStartTimeout: '2 minutes',
     startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 300} seconds`,
-    heartbeatTimeout: '15 seconds',
+    heartbeatTimeout: `${input.heartbeatTimeouts?.awaitContainerSeconds ?? 15} seconds`,
     // A vanished container cannot come back: the workflow starts the attempt's container again instead.
     retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 20, nonRetryableErrorTypes: [ErrorTypes.ContainerLost] },
   });

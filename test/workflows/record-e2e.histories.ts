@@ -3,13 +3,13 @@ import { submissionWorkflowId } from '../../src/shared/workflow-ids';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { b64file, startStack, type Stack } from '../helpers/stack';
-import { RECORDING, saveHistory } from './workflow-env';
+import { saveHistory } from './workflow-env';
 
 /**
- * Replay fixtures from real gradings (Docker, PostgreSQL, a real receiver). Runs only when recording
+ * Replay fixtures from real gradings (Docker, PostgreSQL, a real receiver). Runs only under vitest.histories.config.mts
  * (`npm run histories`); `replay.test.ts` replays what it saved on every `npm test`.
  */
-describe.runIf(RECORDING)('record e2e histories', () => {
+describe('record e2e histories', () => {
   let stack: Stack;
   let receiver: Receiver;
 
