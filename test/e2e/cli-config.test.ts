@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { useTempDir } from '../helpers/hooks';
 
 /**
@@ -17,7 +17,8 @@ const dir = useTempDir('cli-config');
 const running = new Set<ChildProcess>();
 let runs = 0;
 
-afterEach(() => {
+// What a failed test left running, by PID.
+afterAll(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
@@ -71,7 +72,8 @@ describe('a bad config file is refused before anything starts, naming the field'
   ];
   const cases = ['dev', 'server', 'worker'].flatMap((command) => BAD.map((bad) => ({ command, ...bad })));
 
-  it.each(cases)('gradeflow $command with $what', async ({ command, config, message }) => {
+  // Concurrently: each run is mostly Node loading the CLI's modules.
+  it.concurrent.each(cases)('gradeflow $command with $what', async ({ command, config, message }) => {
     const run = gradeflow(command, config);
     expect(await run.exited, run.output()).toBe(1);
     expect(run.output()).toContain(`gradeflow: ${message}`);
@@ -79,7 +81,7 @@ describe('a bad config file is refused before anything starts, naming the field'
     expect(entries(run.dataDir)).toEqual([]); // no database, no Temporal dev server, nothing written
   });
 
-  it.each(['server', 'worker'])('gradeflow %s without a workerToken', async (command) => {
+  it.concurrent.each(['server', 'worker'])('gradeflow %s without a workerToken', async (command) => {
     const run = gradeflow(command, { platforms: [] });
     expect(await run.exited, run.output()).toBe(1);
     expect(run.output()).toContain(`gradeflow: config field "workerToken" (or GRADEFLOW_WORKER_TOKEN) is required for \`gradeflow ${command}\``);
