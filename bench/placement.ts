@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import type { ProcessPlacement } from '../test/helpers/process-stack';
 import { processTree } from './measure';
 
 /**
@@ -53,4 +54,40 @@ export function dockerdPid(): number {
   } catch (err) {
     throw new Error(`--split-cores needs the local dockerd's pidfile /var/run/docker.pid: ${(err as Error).message}`);
   }
+}
+
+/** The placement the bench's options ask for, applied to the process stack as it starts, and undone by `restore`. */
+export interface BenchPlacement extends ProcessPlacement {
+  /** Give this process and dockerd every CPU again (after the stack has stopped). */
+  restore(): void;
+}
+
+/**
+ * --split-cores: the control plane (and this process, the platform's side) on CPU 0; the grading path on
+ * the others. Applied at once to this process, so the children started from here inherit CPU 0; dockerd
+ * now, and each grading host as it starts, are moved.
+ * --control-nice: the control plane (API, Temporal, PostgreSQL) at a lower CPU priority than the grading
+ * path (grading host, dockerd, containers), to see whether grading first helps on a shared machine.
+ */
+export function placeProcesses(opts: { controlNice?: number; splitCores?: boolean }): BenchPlacement {
+  const split = opts.splitCores ? splitCores() : undefined;
+  const dockerd = split ? dockerdPid() : 0;
+  if (split) {
+    pinTree(process.pid, split.control);
+    pinTree(dockerd, split.grading);
+  }
+  return {
+    controlPlane(pids) {
+      if (opts.controlNice) for (const pid of pids) reniceTree(pid, opts.controlNice);
+    },
+    worker(pid) {
+      if (split) pinTree(pid, split.grading);
+    },
+    restore() {
+      if (split) {
+        pinTree(dockerd, split.all);
+        pinTree(process.pid, split.all);
+      }
+    },
+  };
 }

@@ -4,7 +4,7 @@ import { containerOptions } from '../src/activities/docker/container-options';
 import { SUBMISSION_DIR } from '../src/results/container-layout';
 import { submissionTar } from '../src/archives/submission-tar';
 import type { GradingSpec } from '../src/shared/types';
-import { BENCH_FLAVOUR } from './stack';
+import { BENCH_LIMITS } from '../test/helpers/limits';
 
 /** The host id in the raw containers' labels. */
 export const RAW_HOST_ID = 'bench-raw';
@@ -22,7 +22,7 @@ export async function rawGrading(docker: Dockerode, image: string, script: strin
     attempt: 1,
     image,
     flavour: 'default',
-    limits: BENCH_FLAVOUR,
+    limits: BENCH_LIMITS,
     env: {},
     file: { name: 'grade.sh', sha256: '', size: script.length },
     grading: { format: 'auto' },

@@ -7,13 +7,11 @@ import { ensureImageFromDir, ensureImages } from '../src/setup/images';
 import { measureFloor, type FloorResult } from './floor/measure-floor';
 import { percentile, ProcessWatch } from './measure';
 import { RAW_HOST_ID, rawGrading } from './raw';
-import { startBenchReceiver, type BenchReceiver } from './receiver';
+import { BENCH_IMAGE } from '../test/helpers/images';
+import { startProcessStack, type ProcessStack } from '../test/helpers/process-stack';
+import { startReceiver, type Receiver } from '../test/helpers/receiver';
 import { postJson } from './http-client';
-import { startBenchStack, type BenchStack } from './stack';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../src/setup/paths';
-
-export const BENCH_IMAGE = { tag: 'gradeflow-bench/runner:1', dir: path.join(PROJECT_ROOT, 'bench', 'images', 'runner') };
+import { placeProcesses } from './placement';
 
 export type Workload = 'trivial' | 'cpu';
 
@@ -170,8 +168,8 @@ async function maxContainersDuring<T>(docker: Dockerode, hostId: string, run: ()
 
 class Api {
   constructor(
-    private readonly stack: BenchStack,
-    private readonly receiver: BenchReceiver,
+    private readonly stack: ProcessStack,
+    private readonly receiver: Receiver,
   ) {}
 
   /** POST one submission; resolves with the HTTP status and how long the API took. */
@@ -180,7 +178,7 @@ class Api {
     const res = await postJson(`${this.stack.apiUrl}/v1/submissions`, { authorization: `Bearer ${this.stack.apiKey}` }, {
       image: BENCH_IMAGE.tag,
       work_id: workId,
-      callback: this.receiver.url,
+      callback: this.receiver.url(),
       file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
     });
     return { status: res.status, ms: performance.now() - sentAt, sentAt };
@@ -188,7 +186,7 @@ class Api {
 }
 
 /** Submit `n` gradings at once (open loop, as platforms do) and wait for every callback. */
-async function gradeflowBatch(api: Api, receiver: BenchReceiver, n: number, script: string, clients: number) {
+async function gradeflowBatch(api: Api, receiver: Receiver, n: number, script: string, clients: number) {
   const ids = Array.from({ length: n }, () => `b-${randomUUID()}`);
   const latencies: number[] = [];
   const begin = performance.now();
@@ -269,8 +267,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const cpuIterations = options.workloads.includes('cpu') ? await calibrateCpu(docker) : 0;
   if (cpuIterations) log(`cpu workload: ${cpuIterations} awk iterations ≈ 1 s of CPU`);
 
-  const stack = await startBenchStack({ controlNice: options.controlNice, splitCores: options.splitCores, ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}) });
-  const receiver = await startBenchReceiver();
+  const placement = placeProcesses(options);
+  let stack: ProcessStack;
+  try {
+    stack = await startProcessStack({ placement, ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}) });
+  } catch (err) {
+    placement.restore();
+    throw err;
+  }
+  const receiver = await startReceiver(stack.secret, 0, { keepAliveTimeoutMs: 30_000 });
   const api = new Api(stack, receiver);
   const watch = new ProcessWatch();
   const watchAll = () => {
@@ -442,6 +447,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     watch.close();
     await receiver.close();
     await stack.stop();
+    placement.restore();
   }
   result.targets = judge(result);
   return result;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startServer } from '../main/server';
 import { loadConfig } from '../config/load';
@@ -21,6 +22,9 @@ export async function runDev(): Promise<void> {
     env.GRADEFLOW_CONFIG = demo.file;
   }
   const config = loadConfig(env);
+  // One process: the server and its grading host share a token made now when the file has none.
+  config.workerToken ??= randomBytes(24).toString('base64url');
+  say(`config ${path.relative(process.cwd(), env.GRADEFLOW_CONFIG) || env.GRADEFLOW_CONFIG} is valid; starting…`);
   const logger = createLogger(config.logLevel);
 
   const docker = await ensureDocker();

@@ -1,6 +1,6 @@
 import Dockerode from 'dockerode';
 import { startServer } from '../main/server';
-import { loadConfig } from '../config/load';
+import { ConfigError, loadConfig } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
 import { createLogger } from '../logging';
 import { startGradingHost } from '../main/grading-host';
@@ -31,9 +31,17 @@ function warnWithoutTemporalAddress(config: GradeflowConfig): void {
   }
 }
 
+/** The server and its grading hosts (separate processes) must share one; `gradeflow dev` makes its own. */
+function requireWorkerToken(config: GradeflowConfig, command: string): void {
+  if (!config.workerToken) {
+    throw new ConfigError(`config field "workerToken" (or GRADEFLOW_WORKER_TOKEN) is required for \`gradeflow ${command}\`: the server and its grading hosts share it`);
+  }
+}
+
 /** `gradeflow server`: API + control worker. */
 export async function runServer(): Promise<void> {
   const config = loadConfig();
+  requireWorkerToken(config, 'server');
   warnWithoutTemporalAddress(config);
   const logger = createLogger(config.logLevel);
   if (!config.platforms.length) logger.warn('no platforms configured: every API call will answer 401');
@@ -45,6 +53,7 @@ export async function runServer(): Promise<void> {
 /** `gradeflow worker`: a grading host on this machine's Docker engine. */
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  requireWorkerToken(config, 'worker');
   warnWithoutTemporalAddress(config);
   const logger = createLogger(config.logLevel);
   const docker = new Dockerode();

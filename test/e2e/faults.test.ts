@@ -1,32 +1,17 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/activities/docker/container-options';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, docker, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack, useTemporalClient } from '../helpers/hooks';
+import { b64file, docker, leftoverContainers } from '../helpers/stack';
 
 /**
  * Faults that are nobody's grade: the infrastructure's (retried, then reported as such) and an operator's
  * cancel from the Temporal UI (recorded, container removed, regrade possible).
  */
 
-let stack: Stack;
-let receiver: Receiver;
-let connection: Connection;
-let client: Client;
-
-beforeAll(async () => {
-  stack = await startStack('faults', { infrastructureRetries: 1 });
-  receiver = await startReceiver(stack.secret);
-  connection = await Connection.connect({ address: stack.config.temporal.address! });
-  client = new Client({ connection });
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await receiver?.close();
-  await stack?.stop();
-});
+const stack = useStack('faults', { infrastructureRetries: 1 });
+const receiver = useReceiver(stack);
+const client = useTemporalClient(stack);
 
 const slow = (grade: number, seconds = 3) => b64file('grade.sh', `sleep ${seconds}; echo '{"success": true, "grade": ${grade}}'`);
 

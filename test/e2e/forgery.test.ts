@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXAMPLE_IMAGE_TAGS } from '../../src/setup/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { FORGERY_LIMITS as LIMITS } from '../helpers/limits';
+import { b64file } from '../helpers/stack';
 
 /**
  * A student who tries to forge a full grade, against every shipped example grader (real Docker, real
@@ -16,20 +17,9 @@ import { b64file, startStack, type Stack } from '../helpers/stack';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
 const shipped = (example: string, name: string) => readFileSync(path.join(EXAMPLES, example, 'submission', name));
-const LIMITS = { cpus: 1, memoryMb: 256, pids: 64, timeLimitSeconds: 30, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
 
-let stack: Stack;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  stack = await startStack('forgery', { flavours: { default: LIMITS } });
-  receiver = await startReceiver(stack.secret);
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-});
+const stack = useStack('forgery', { flavours: { default: LIMITS } });
+const receiver = useReceiver(stack);
 
 async function grade(body: Record<string, unknown>) {
   const workId = `f-${Math.random().toString(36).slice(2)}`;

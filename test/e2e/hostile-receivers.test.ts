@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { startReceiver } from '../helpers/receiver';
+import { b64file, leftoverContainers, startStack } from '../helpers/stack';
 
 /**
  * No receiver can hold gradeflow hostage: 100 receivers that answer 200 and trickle their body, and 100
@@ -20,31 +21,24 @@ const ORDINARY = 5;
 // Work ids (and so workflow ids) unique to this run: every test file shares one Temporal namespace.
 const RUN = randomBytes(3).toString('hex');
 
-let stack: Stack;
-let receiver: Receiver;
-const hangWorkIds: string[] = [];
-
-beforeAll(async () => {
-  stack = await startStack('receivers', {
-    callbacks: {
-      initialIntervalMs: 1000,
-      maximumIntervalMs: 4000,
-      backoffCoefficient: 2,
-      giveUpAfterMs: 600_000,
-      timeoutMs: TIMEOUT_MS,
-      firstTryTimeoutMs: FIRST_TRY_MS,
-      firstTryConcurrency: FIRST_TRY_CONCURRENCY,
-      maxConcurrentDeliveries: 200,
-    },
-  });
-  receiver = await startReceiver(stack.secret, 0, { dripEveryMs: 1000 });
+const stack = useStack('receivers', {
+  callbacks: {
+    initialIntervalMs: 1000,
+    maximumIntervalMs: 4000,
+    backoffCoefficient: 2,
+    giveUpAfterMs: 600_000,
+    timeoutMs: TIMEOUT_MS,
+    firstTryTimeoutMs: FIRST_TRY_MS,
+    firstTryConcurrency: FIRST_TRY_CONCURRENCY,
+    maxConcurrentDeliveries: 200,
+  },
 });
+const receiver = useReceiver(stack, { dripEveryMs: 1000 });
+const hangWorkIds: string[] = [];
 
 afterAll(async () => {
   // The hanging deliveries would be retried for 10 minutes: cancel their runs (best effort) before stopping.
   await Promise.allSettled(hangWorkIds.map((w) => stack.server.client.workflow.getHandle(`submission/test/w/${w}`).cancel()));
-  await receiver?.close();
-  await stack?.stop();
 });
 
 const quick = b64file('grade.sh', 'echo \'{"success": true, "grade": 1}\'');

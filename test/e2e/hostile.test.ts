@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvilZip, makeTar, makeZip, makeZipBomb } from '../helpers/archives';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack, useTempDir } from '../helpers/hooks';
+import { HOSTILE_LIMITS as LIMITS, runcAndGvisor } from '../helpers/limits';
+import { b64file, leftoverContainers } from '../helpers/stack';
 import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 /**
@@ -14,35 +12,19 @@ import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from '../
  * it), so it can attack from inside the container exactly as a student's program could.
  */
 
-const LIMITS = { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 4, outputLimitBytes: 256 * 1024, tmpfsMb: 16, allowRoot: false };
 const RESPONSE = (json: string) => `printf -- '--BEGIN CORRECTOMATIC RESPONSE--\\n%s\\n--END CORRECTOMATIC RESPONSE--\\n' '${json}'`;
 
-let stack: Stack;
-let receiver: Receiver;
-let dir: string;
+const stack = useStack('hostile', { flavours: runcAndGvisor(LIMITS), archives: { maxEntries: 100, maxExpandedBytes: 8 * 1024 * 1024 } }, { host: false });
+const receiver = useReceiver(stack);
+const dir = useTempDir('hostile');
 let worker: WorkerProcess;
 
 beforeAll(async () => {
-  stack = await startStack(
-    'hostile',
-    {
-      flavours: { default: LIMITS, gvisor: { ...LIMITS, runtime: 'runsc' } },
-      archives: { maxEntries: 100, maxExpandedBytes: 8 * 1024 * 1024 },
-    },
-    { host: false },
-  );
-  receiver = await startReceiver(stack.secret);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-hostile-'));
   // The grading host is stricter about archives than the API: the host checks again, and decides.
-  worker = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 5 }, { archives: { maxEntries: 2, maxExpandedBytes: 8 * 1024 * 1024 } });
+  worker = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 5 }, { archives: { maxEntries: 2, maxExpandedBytes: 8 * 1024 * 1024 } });
 });
 
-afterAll(async () => {
-  killWorkerProcesses();
-  await receiver?.close();
-  await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(killWorkerProcesses);
 
 type Result = Record<string, any>;
 

@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_FIELD_BYTES } from '../../src/api/routes/submissions';
 import { workflowOwner } from '../../src/control/submission-workflows';
 import { ownWorkflowId, submissionWorkflowId } from '../../src/shared/workflow-ids';
 import type { Submission } from '../../src/store/submissions';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { b64file, startStack, type Stack } from '../helpers/stack';
+import { useStack, useTemporalClient } from '../helpers/hooks';
+import { b64file } from '../helpers/stack';
 
 /**
  * Intake's hardening (issue "Step 5 — Hardening", items 5 and 6; docs attack report findings 4, 5, 6, 10,
@@ -16,16 +16,8 @@ import { b64file, startStack, type Stack } from '../helpers/stack';
  * every accepted submission is graded, also when its work_id equals another submission's id.
  */
 
-let stack: Stack;
-
-beforeAll(async () => {
-  // Intake only: no grading host, so accepted submissions wait in their queue.
-  stack = await startStack('intake', {}, { host: false });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+// Intake only: no grading host, so accepted submissions wait in their queue.
+const stack = useStack('intake', {}, { host: false });
 
 interface Part {
   name?: string;
@@ -435,22 +427,10 @@ describe('property: generated bodies never get a 5xx and are never cut', () => {
 });
 
 describe('every accepted submission is graded (finding 4, rows 348–350)', () => {
-  let graded: Stack;
-  let connection: Connection;
-  let client: Client;
+  // The stall watch's timer is off; the test sweeps.
+  const graded = useStack('collide', { stallWatch: { intervalSeconds: 3600, minAgeSeconds: 0, batch: 50, taskAttempts: 3 } });
+  const client = useTemporalClient(graded);
   const respond = (grade: number) => b64file('grade.sh', `echo '{"success": true, "grade": ${grade}}'`);
-
-  beforeAll(async () => {
-    // The stall watch's timer is off; the test sweeps.
-    graded = await startStack('collide', { stallWatch: { intervalSeconds: 3600, minAgeSeconds: 0, batch: 50, taskAttempts: 3 } });
-    connection = await Connection.connect({ address: graded.config.temporal.address! });
-    client = new Client({ connection });
-  });
-
-  afterAll(async () => {
-    await connection?.close();
-    await graded?.stop();
-  });
 
   const done = (b: Record<string, any>) => b.status === 'completed';
 

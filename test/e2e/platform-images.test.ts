@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { imageIdentityProblem } from '../../src/security/image-policy';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, docker, OTHER_PLATFORM_IMAGES, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { b64file, docker, OTHER_PLATFORM_IMAGES } from '../helpers/stack';
 
 /**
  * Which images a platform may run, and which params it may set, through the real API and a real grading
@@ -10,22 +10,15 @@ import { b64file, docker, OTHER_PLATFORM_IMAGES, startStack, type Stack } from '
  * script runner that plays "test's grader"), `other` only the example graders (`gradeflow/example-*`).
  */
 
-let stack: Stack;
-let receiver: Receiver;
+const stack = useStack('images');
+const receiver = useReceiver(stack);
 let runnerId: string; // sha256:<hex> of test's grader image
 
 const script = (body: string) => b64file('grade.sh', body);
 const RESPONSE = `cat <<'JSON'\n{"success": true, "grade": 7, "comments": ["ran"]}\nJSON\n`;
 
 beforeAll(async () => {
-  stack = await startStack('images');
-  receiver = await startReceiver(stack.secret);
   runnerId = (await docker.getImage(SCRIPT_RUNNER).inspect()).Id;
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
 });
 
 const asOther = (body: Record<string, unknown>) => stack.post({ file: script(RESPONSE), ...body }, stack.otherApiKey);

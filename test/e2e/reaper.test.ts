@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/activities/docker/container-options';
 import { BUSYBOX_IMAGE } from '../../src/setup/images';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { b64file, docker, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useStack } from '../helpers/hooks';
+import { b64file, docker, leftoverContainers } from '../helpers/stack';
 
 /** The reaper against the real Docker engine and the real Temporal server. */
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack('reaper');
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStack('reaper');
 
 /** A container labelled as gradeflow's, as a crashed worker would leave it. */
 async function leftover(workflowId: string, attempt: number): Promise<string> {

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { startReceiver } from '../helpers/receiver';
+import { b64file, leftoverContainers } from '../helpers/stack';
 
-let stack: Stack;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  stack = await startStack('regrade');
-  receiver = await startReceiver(stack.secret);
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-});
+const stack = useStack('regrade');
+const receiver = useReceiver(stack);
 
 const quick = b64file('grade.sh', 'echo \'{"success": true, "grade": 4}\'');
 const slow = b64file('grade.sh', 'sleep 3; echo \'{"success": true, "grade": 5}\'');

@@ -1,32 +1,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FRAME_BEGIN, FRAME_END } from '../../src/results/results-frame';
 import { validateGradeResult } from '../../src/results/schemas';
 import { EXAMPLE_IMAGE_TAGS } from '../../src/setup/images';
 import { makeZip } from '../helpers/archives';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { runcAndGvisor, STACK_LIMITS as LIMITS } from '../helpers/limits';
+import { b64file, leftoverContainers } from '../helpers/stack';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
 const exampleFile = (example: string, name: string) => b64file(name, readFileSync(path.join(EXAMPLES, example, 'submission', name)));
 
-let stack: Stack;
-let receiver: Receiver;
-
-const LIMITS = { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
-
-beforeAll(async () => {
-  // gVisor too: the results frame relies on PID 1 and `kill -1`, which gVisor's kernel implements itself.
-  stack = await startStack('formats', { flavours: { default: LIMITS, gvisor: { ...LIMITS, runtime: 'runsc' } } });
-  receiver = await startReceiver(stack.secret);
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-});
+// gVisor too: the results frame relies on PID 1 and `kill -1`, which gVisor's kernel implements itself.
+const stack = useStack('formats', { flavours: runcAndGvisor(LIMITS) });
+const receiver = useReceiver(stack);
 
 /** POST, wait for the signed callback and the completed record; both must carry the same result. */
 async function grade(body: Record<string, unknown>) {

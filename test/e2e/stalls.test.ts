@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startBenchReceiver, type BenchReceiver } from '../../bench/receiver';
-import { BENCH_IMAGE } from '../../bench/run';
-import { startBenchStack, type BenchStack } from '../../bench/stack';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureImageFromDir } from '../../src/setup/images';
 import { submissionWorkflowId } from '../../src/shared/workflow-ids';
 import { gradeSubmissionWorkflow } from '../../src/workflows';
-import { SCRIPT_RUNNER } from '../helpers/images';
-import { b64file, docker, startStack, type Stack } from '../helpers/stack';
+import { useProcessStack, useReceiver, useStack, useTemporalClient } from '../helpers/hooks';
+import { BENCH_IMAGE, SCRIPT_RUNNER } from '../helpers/images';
+import { b64file, docker } from '../helpers/stack';
 
 /**
  * Stalls of the control plane, with every role in its own process as in production: the database and
@@ -17,20 +15,9 @@ import { b64file, docker, startStack, type Stack } from '../helpers/stack';
  * recorded. Nothing may be lost, graded twice or left unfinished.
  */
 
-let stack: BenchStack;
-let receiver: BenchReceiver;
-
-beforeAll(async () => {
-  await ensureImageFromDir(docker, BENCH_IMAGE);
-  stack = await startBenchStack({ temporalAddress: inject('temporalAddress') });
-  receiver = await startBenchReceiver();
-  await stack.startWorker(4);
-}, 120_000);
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-});
+beforeAll(() => ensureImageFromDir(docker, BENCH_IMAGE));
+const stack = useProcessStack({ temporalAddress: inject('temporalAddress'), workerSlots: 4 });
+const receiver = useReceiver(stack, { keepAliveTimeoutMs: 30_000 });
 
 async function post(workId: string): Promise<string> {
   const res = await fetch(`${stack.apiUrl}/v1/submissions`, {
@@ -39,7 +26,7 @@ async function post(workId: string): Promise<string> {
     body: JSON.stringify({
       image: BENCH_IMAGE.tag,
       work_id: workId,
-      callback: receiver.url,
+      callback: receiver.url(),
       file: { name: 'grade.sh', content_base64: Buffer.from(`sleep 2; echo '{"success": true, "grade": 1}'\n`).toString('base64') },
     }),
   });
@@ -107,21 +94,9 @@ describe('the control plane stalls past the workflow task timeout', () => {
 });
 
 describe('the stall watch', () => {
-  let local: Stack;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    // No grading host: a submission waits for one, unfinished. The timer is off; the test calls sweep().
-    local = await startStack('stall-watch', { stallWatch: { intervalSeconds: 3600, minAgeSeconds: 0, batch: 20, taskAttempts: 3 } }, { host: false });
-    connection = await Connection.connect({ address: local.config.temporal.address! });
-    client = new Client({ connection });
-  });
-
-  afterAll(async () => {
-    await connection?.close();
-    await local?.stop();
-  });
+  // No grading host: a submission waits for one, unfinished. The timer is off; the test calls sweep().
+  const local = useStack('stall-watch', { stallWatch: { intervalSeconds: 3600, minAgeSeconds: 0, batch: 20, taskAttempts: 3 } }, { host: false });
+  const client = useTemporalClient(local);
 
   const taskAttempt = async (workflowId: string) => (await client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask?.attempt ?? 0;
   async function untilTaskAttempt(workflowId: string, n: number): Promise<void> {

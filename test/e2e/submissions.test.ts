@@ -1,25 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack } from '../helpers/hooks';
+import { b64file, leftoverContainers } from '../helpers/stack';
 
 /** A submission for the script-runner image: the script is the grader. */
 const script = (body: string) => b64file('grade.sh', body);
 const respond = (json: string) => `cat <<'JSON'\n${json}\nJSON\n`;
 
-let stack: Stack;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  stack = await startStack('submissions');
-  receiver = await startReceiver(stack.secret);
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-});
+const stack = useStack('submissions');
+const receiver = useReceiver(stack);
 
 describe('POST /v1/submissions → workflow → container → signed callback', () => {
   it('grades the example submission and delivers a signed correctomatic callback', async () => {

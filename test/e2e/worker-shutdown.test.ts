@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { b64file, leftoverContainers, startStack, type Stack } from '../helpers/stack';
+import { useReceiver, useStack, useTempDir } from '../helpers/hooks';
+import { b64file, leftoverContainers } from '../helpers/stack';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 
 /**
@@ -12,9 +9,9 @@ import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-proce
  * in this process has the API and the control worker only, so the child is the one grading host.
  */
 
-let stack: Stack;
-let receiver: Receiver;
-let dir: string;
+const stack = useStack('shutdown', {}, { host: false });
+const receiver = useReceiver(stack);
+const dir = useTempDir('shutdown');
 
 /** Submit a grading that sleeps, then prints `grade`; resolves with its id once its container runs. */
 async function slowGradingRunning(workId: string, sleepSeconds: number, grade: number): Promise<string> {
@@ -33,23 +30,11 @@ async function runningContainers(): Promise<number> {
   return (await leftoverContainers(stack.hostId)).filter((c) => c.State === 'running').length;
 }
 
-beforeAll(async () => {
-  stack = await startStack('shutdown', {}, { host: false });
-  receiver = await startReceiver(stack.secret);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-shutdown-'));
-});
-
 afterEach(killWorkerProcesses);
-
-afterAll(async () => {
-  await receiver?.close();
-  await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('worker SIGTERM mid-grade', () => {
   it('lets a running grading finish within the grace time, then exits 0', async () => {
-    const worker = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const worker = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 30 });
     const id = await slowGradingRunning('sigterm-graceful', 3, 7);
     worker.child.kill('SIGTERM');
 
@@ -65,7 +50,7 @@ describe('worker SIGTERM mid-grade', () => {
   });
 
   it('hands a running grading over intact when the grace time is over: the restarted host finishes it', async () => {
-    const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 0 });
+    const first = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 0 });
     const id = await slowGradingRunning('sigterm-handover', 6, 8);
     first.child.kill('SIGTERM');
     expect(await first.exited, first.log()).toBe(0);
@@ -75,7 +60,7 @@ describe('worker SIGTERM mid-grade', () => {
     expect((await stack.get(id)).body).toMatchObject({ status: 'running', attempt: 1 });
     expect(receiver.received.filter((c) => c.body.work_id === 'sigterm-handover')).toEqual([]);
 
-    const second = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const second = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 30 });
     const cb = await receiver.waitForOne((c) => c.body.work_id === 'sigterm-handover', 45_000);
     expect(cb.body).toMatchObject({ success: true, grade: 8, attempt: 1 });
     const done = await stack.waitFor(id, (b) => b.status === 'completed');
@@ -87,14 +72,14 @@ describe('worker SIGTERM mid-grade', () => {
   }, 90_000);
 
   it('survives a worker crash (SIGKILL) mid-grade: the restarted host adopts the container and finishes it', async () => {
-    const first = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const first = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 30 });
     const id = await slowGradingRunning('sigkill', 4, 9);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(await leftoverContainers(stack.hostId)).toHaveLength(1);
 
     // The await activity's heartbeat times out; its retry on this host's queue reaches the new process.
-    const second = await startWorkerProcess(stack, dir, { shutdownGraceSeconds: 30 });
+    const second = await startWorkerProcess(stack, dir(), { shutdownGraceSeconds: 30 });
     const cb = await receiver.waitForOne((c) => c.body.work_id === 'sigkill', 60_000);
     expect(cb.body, JSON.stringify(cb.body)).toMatchObject({ success: true, grade: 9, attempt: 1 });
     expect((await stack.waitFor(id, (b) => b.status === 'completed')).attempts).toHaveLength(1);

@@ -1,7 +1,14 @@
 import path from 'node:path';
 import type { LocalImage } from '../../src/setup/images';
+import { PROJECT_ROOT } from '../../src/setup/paths';
+
+// PROJECT_ROOT, not __dirname: the bench runs these helpers compiled, from dist-bench/.
+const IMAGES_DIR = path.join(PROJECT_ROOT, 'test', 'images');
 
 /** Runs the submitted file as a shell script: each test's submission plays the grader. */
 export const SCRIPT_RUNNER = 'gradeflow-test/script-runner:1';
 
-export const TEST_IMAGES: LocalImage[] = [{ tag: SCRIPT_RUNNER, dir: path.resolve(__dirname, '..', 'images', 'script-runner') }];
+export const TEST_IMAGES: LocalImage[] = [{ tag: SCRIPT_RUNNER, dir: path.join(IMAGES_DIR, 'script-runner') }];
+
+/** The bench's grader (the process stack's platform may run `gradeflow-bench/*`): runs the submission as a shell script, as the script runner does. */
+export const BENCH_IMAGE: LocalImage = { tag: 'gradeflow-bench/runner:1', dir: path.join(IMAGES_DIR, 'bench-runner') };

@@ -12,6 +12,8 @@ export interface ReceivedCallback {
   answeredStatus: number;
   /** When the request's body had arrived (ms since the epoch). */
   at: number;
+  /** The same moment on `performance.now()`'s clock, to compare with send times taken on it (the bench's latencies). */
+  atPerf: number;
 }
 
 /** One TCP connection the receiver accepted, and what happened on it. */
@@ -27,10 +29,19 @@ export interface ReceivedConnection {
 export interface ReceiverOptions {
   /** `/drip…` paths: one body byte every this many ms after the 200's headers, never ending. */
   dripEveryMs?: number;
+  /** How long an idle kept-alive connection stays open (Node's default: 5 s; the bench keeps them 30 s). */
+  keepAliveTimeoutMs?: number;
+}
+
+/** One message as it arrived for a work_id: tells a re-sent message (same webhook-id) from a second grading. */
+export interface ArrivedMessage {
+  webhookId: string;
+  attempt: number;
 }
 
 /**
- * A real HTTP callback receiver on 127.0.0.1 that verifies signatures. `failNext(n)` answers 503 n times;
+ * The platform's side, for the tests and the bench: a real HTTP callback receiver on 127.0.0.1 that
+ * verifies signatures and notes when each callback (by work_id) arrived. `failNext(n)` answers 503 n times;
  * `down()`/`up()` close and reopen the port (connection refused in between).
  *
  * Hostile paths: `/drip…` answers 200 with its headers at once, then trickles its body one byte every
@@ -46,6 +57,18 @@ export async function startReceiver(secret: string, port = 0, options: ReceiverO
   const bySocket = new WeakMap<object, ReceivedConnection>();
   let open = 0;
   let maxOpen = 0;
+  /** Per work_id: arrival times (`performance.now()`) and messages, in order; and who waits for the first. */
+  const arrivals = new Map<string, number[]>();
+  const messages = new Map<string, ArrivedMessage[]>();
+  const arrivalWaiters = new Map<string, Array<(at: number) => void>>();
+  const noteArrival = (body: Record<string, unknown>, webhookId: unknown, atPerf: number): void => {
+    if (body.work_id === undefined) return; // not a callback
+    const workId = String(body.work_id);
+    arrivals.set(workId, [...(arrivals.get(workId) ?? []), atPerf]);
+    messages.set(workId, [...(messages.get(workId) ?? []), { webhookId: String(webhookId), attempt: Number(body.attempt) }]);
+    for (const w of arrivalWaiters.get(workId) ?? []) w(atPerf);
+    arrivalWaiters.delete(workId);
+  };
   const server = http.createServer((req, res) => {
     const conn = bySocket.get(req.socket);
     if (conn) conn.path = req.url ?? '';
@@ -66,7 +89,10 @@ export async function startReceiver(secret: string, port = 0, options: ReceiverO
       const status = hostile === 'hang' ? 0 : hostile === 'drip' ? 200 : gone ? 410 : failures > 0 ? 503 : 204;
       if (!hostile && !gone && failures > 0) failures--;
       const at = Date.now();
-      received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified, answeredStatus: status, at });
+      const atPerf = performance.now();
+      const body = parseBody(raw);
+      received.push({ headers: req.headers, raw, body, verified, answeredStatus: status, at, atPerf });
+      noteArrival(body, req.headers['webhook-id'], atPerf);
       if (hostile === 'drip') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.flushHeaders();
@@ -92,12 +118,23 @@ export async function startReceiver(secret: string, port = 0, options: ReceiverO
       open--;
     });
   });
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   const listen = (p: number) => new Promise<number>((resolve) => server.listen(p, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
   const boundPort = await listen(port);
   return {
     url: (path = '/callback') => `http://127.0.0.1:${boundPort}${path}`,
     received,
     accepted: () => received.filter((r) => r.answeredStatus >= 200 && r.answeredStatus < 300),
+    /** Per work_id, when each of its callbacks arrived (`performance.now()`). */
+    arrivals,
+    /** Per work_id, the `webhook-id` and `attempt` of each of its callbacks. */
+    messages,
+    /** Resolves with the arrival time (`performance.now()`) of the first callback for `workId`. */
+    arrival(workId: string): Promise<number> {
+      const seen = arrivals.get(workId);
+      if (seen) return Promise.resolve(seen[0]!);
+      return new Promise((resolve) => arrivalWaiters.set(workId, [...(arrivalWaiters.get(workId) ?? []), resolve]));
+    },
     connections,
     openConnections: () => open,
     maxOpenConnections: () => maxOpen,
@@ -139,6 +176,16 @@ export async function startReceiver(secret: string, port = 0, options: ReceiverO
       server.close(() => resolve());
     }),
   };
+}
+
+/** A callback's JSON body; anything else (not a callback) as an empty object. */
+function parseBody(raw: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load';
 import type { GradeflowConfig } from '../../src/config/schema';
 import { createLogger } from '../../src/logging';
 import { startGradingHost, type RunningGradingHost } from '../../src/main/grading-host';
+import { STACK_LIMITS } from './limits';
 
 export const docker = new Dockerode();
 
@@ -62,7 +63,7 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
     temporal: { address: inject('temporalAddress'), namespace: 'default', port: 7233, uiPort: 8233, taskQueuePrefix: `t-${id}` },
     workerToken: randomBytes(24).toString('hex'),
     worker: { hostId: `host-${id}`, slots: 2, shutdownGraceSeconds: 5, reapIntervalSeconds: 60 },
-    flavours: { default: { cpus: 1, memoryMb: 128, pids: 64, timeLimitSeconds: 20, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false } },
+    flavours: { default: { ...STACK_LIMITS } },
     platforms: [
       { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: TEST_PLATFORM_IMAGES },
       {

@@ -3,18 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../src/setup/free-port';
-import { PROJECT_ROOT } from '../src/setup/paths';
-import { postgresBinDir, startTempPostgres, type TempPostgres } from '../src/setup/postgres';
-import { ensureTemporalCli } from '../src/setup/temporal-cli';
-import { startDevServer, type DevServer } from '../src/setup/temporal-dev-server';
-import { dockerdPid, pinTree, reniceTree, splitCores } from './placement';
+import { freePort } from '../../src/setup/free-port';
+import { PROJECT_ROOT } from '../../src/setup/paths';
+import { postgresBinDir, startTempPostgres, type TempPostgres } from '../../src/setup/postgres';
+import { ensureTemporalCli } from '../../src/setup/temporal-cli';
+import { startDevServer, type DevServer } from '../../src/setup/temporal-dev-server';
+import { BENCH_LIMITS } from './limits';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
 
-export const BENCH_FLAVOUR = { cpus: 1, memoryMb: 256, pids: 64, timeLimitSeconds: 120, outputLimitBytes: 1048576, tmpfsMb: 16, allowRoot: false };
-
-export interface BenchStack {
+export interface ProcessStack {
   apiUrl: string;
   apiKey: string;
   secret: string;
@@ -44,25 +42,34 @@ function waitForLine(child: ChildProcess, logFile: string, text: string, what: s
   });
 }
 
+/** Where the bench puts the processes on the machine's cores (`bench/placement.ts`); the tests leave them be. */
+export interface ProcessPlacement {
+  /** Once the control plane runs: the PIDs of the server, and of the Temporal dev server and PostgreSQL started here. */
+  controlPlane(pids: number[]): void;
+  /** Each time a grading host has started. */
+  worker(pid: number): void;
+}
+
+export interface ProcessStackOptions {
+  /** A Temporal server to use; else a dev server of the stack's own. */
+  temporalAddress?: string;
+  logLevel?: string;
+  placement?: ProcessPlacement;
+}
+
 /**
  * gradeflow as it runs in production, one OS process per role so that each one's CPU and memory can be
- * measured: a Temporal dev server (or the one given), PostgreSQL (when its binaries are installed; else the
- * server's embedded PGlite), `gradeflow server` and `gradeflow worker`.
+ * measured, and each one can be frozen: a Temporal dev server (or the one given), PostgreSQL (when its
+ * binaries are installed; else the server's embedded PGlite), `gradeflow server` and `gradeflow worker`,
+ * with one platform, `bench`, that may run the bench's runner image (`gradeflow-bench/*`). For the bench
+ * and for the tests that need processes (test/e2e/stalls.test.ts).
  */
-export async function startBenchStack(opts: { temporalAddress?: string; logLevel?: string; controlNice?: number; splitCores?: boolean } = {}): Promise<BenchStack> {
+export async function startProcessStack(opts: ProcessStackOptions = {}): Promise<ProcessStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-bench-'));
   const children: ChildProcess[] = [];
   let devServer: DevServer | undefined;
   let postgres: TempPostgres | undefined;
   let worker: ChildProcess | undefined;
-  // --split-cores: the control plane (and this process, the platform's side) on CPU 0; the grading path on
-  // the others. Children started from here inherit CPU 0; dockerd and the grading host are moved.
-  const split = opts.splitCores ? splitCores() : undefined;
-  const dockerd = split ? dockerdPid() : 0;
-  if (split) {
-    pinTree(process.pid, split.control);
-    pinTree(dockerd, split.grading);
-  }
   const stopAll = async (): Promise<void> => {
     for (const c of [worker, ...children].reverse()) {
       if (c && c.exitCode === null) {
@@ -72,10 +79,6 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     }
     await postgres?.stop();
     await devServer?.stop();
-    if (split) {
-      pinTree(dockerd, split.all);
-      pinTree(process.pid, split.all);
-    }
     // BENCH_LOGS=<dir>: keep the processes' logs (e.g. to read what the stall watch did in a burst).
     if (process.env.BENCH_LOGS) {
       mkdirSync(process.env.BENCH_LOGS, { recursive: true });
@@ -108,7 +111,7 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
       configFile,
       JSON.stringify({
         workerToken: randomBytes(24).toString('hex'),
-        flavours: { default: BENCH_FLAVOUR },
+        flavours: { default: BENCH_LIMITS },
         platforms: [{ id: 'bench', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: ['gradeflow-bench/*'] }],
         api: { maxFileBytes: 1048576 },
         callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
@@ -139,9 +142,7 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
     };
     // The readiness lines are logged at info; the processes log at warn otherwise.
     children.push(await launch('server', { GRADEFLOW_LOG_LEVEL: 'info' }, 'gradeflow server listening'));
-    // --control-nice: the control plane (API, Temporal, PostgreSQL) at a lower CPU priority than the grading
-    // path (grading host, dockerd, containers), to see whether grading first helps on a shared machine.
-    if (opts.controlNice) for (const pid of [children[0]!.pid!, devServer?.pid, postgres?.pid]) if (pid) reniceTree(pid, opts.controlNice);
+    opts.placement?.controlPlane([children[0]!.pid!, devServer?.pid, postgres?.pid].filter((pid): pid is number => pid !== undefined));
 
     return {
       apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -163,7 +164,7 @@ export async function startBenchStack(opts: { temporalAddress?: string; logLevel
           await new Promise((r) => worker!.once('exit', r));
         }
         worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info' }, 'grading host polling');
-        if (split) pinTree(worker.pid!, split.grading);
+        opts.placement?.worker(worker.pid!);
       },
       pauseWorker(paused: boolean) {
         if (worker?.pid) process.kill(worker.pid, paused ? 'SIGSTOP' : 'SIGCONT');
