@@ -3,7 +3,7 @@ import type Dockerode from 'dockerode';
 import { containerOptions } from '../src/activities/docker/container-options';
 import { SUBMISSION_DIR } from '../src/results/container-layout';
 import { submissionTar } from '../src/archives/submission-tar';
-import type { GradingSpec } from '../src/shared/types';
+import type { GradingSpec } from '../src/shared/activity-contracts';
 import { BENCH_LIMITS } from '../test/helpers/limits';
 
 /** The host id in the raw containers' labels. */

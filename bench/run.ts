@@ -69,7 +69,7 @@ interface Stats {
   p99Ms: number;
 }
 
-export interface CellResult {
+interface CellResult {
   workload: Workload;
   concurrency: number;
   items: number;

@@ -1,7 +1,7 @@
 import { ArchiveRejected } from './safe-path';
 
 /** Links followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS). */
-export const MAX_LINK_HOPS = 40;
+const MAX_LINK_HOPS = 40;
 /** Path components walked in a whole archive's resolutions: bounds the work a hostile archive can cause. */
 const MAX_STEPS = 1_000_000;
 

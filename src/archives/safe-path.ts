@@ -18,7 +18,6 @@ const MAX_DEPTH = 32;
  */
 export function safeEntryPath(raw: string): string {
   const shown = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ArchiveRejected(`entry ${shown} has control characters in its name`);
   if (raw.includes('\\')) throw new ArchiveRejected(`entry ${shown} has a backslash in its path`);
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) throw new ArchiveRejected(`entry ${shown} has an absolute path`);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The images the demo platform may run: the example graders (edit the file to add your own). */
-export const DEMO_IMAGES = ['gradeflow/example-*'];
+const DEMO_IMAGES = ['gradeflow/example-*'];
 
 /**
  * For `gradeflow dev` without GRADEFLOW_CONFIG: a config file in the data dir with one demo platform

@@ -23,7 +23,7 @@ export const FlavourSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const PlatformSchema = Type.Object(
+const PlatformSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'platform id, appears in workflow ids' }),
     apiKeys: Type.Array(Type.String({ minLength: 16 }), {

@@ -48,5 +48,3 @@ export function createReconcileLoop(deps: {
     },
   };
 }
-
-export type ReconcileLoop = ReturnType<typeof createReconcileLoop>;

@@ -4,7 +4,7 @@ import type { Submission, SubmissionStore } from '../store/submissions';
 import type { SubmissionWorkflows } from './submission-workflows';
 
 /** A submission whose workflow id, even its own (`…/id/<id>`), is held by another submission's workflow. */
-export class WorkflowIdTakenError extends Error {
+class WorkflowIdTakenError extends Error {
   constructor(
     readonly submissionId: string,
     readonly workflowId: string,

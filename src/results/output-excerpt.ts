@@ -1,7 +1,7 @@
 import type { OutputExcerpt } from '../shared/types';
 
 /** How much of each stream the result carries for the instructor (the parser sees up to the full cap). */
-export const EXCERPT_BYTES = 32 * 1024;
+const EXCERPT_BYTES = 32 * 1024;
 
 /** Text that JSON, PostgreSQL and a browser all accept: no NUL, no lone surrogates. */
 export function sanitizeText(text: string): string {

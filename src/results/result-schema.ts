@@ -6,12 +6,12 @@ import { Type, type Static } from '@sinclair/typebox';
  * (published at GET /v1/schemas/grade-result) is generated from it (`npm run schemas`; a test keeps them equal).
  */
 
-export const VisibilitySchema = Type.Union(
+const VisibilitySchema = Type.Union(
   [Type.Literal('visible'), Type.Literal('hidden'), Type.Literal('after_due_date'), Type.Literal('after_published')],
   { description: "who may see it, Gradescope's values: visible (default), hidden, after_due_date, after_published" },
 );
 
-export const TestStatusSchema = Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('error'), Type.Literal('skipped')], {
+const TestStatusSchema = Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('error'), Type.Literal('skipped')], {
   description: 'passed; failed (an assertion); error (the test itself broke); skipped (not run, earns nothing)',
 });
 
@@ -28,7 +28,7 @@ export const TestResultSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const FeedbackSchema = Type.Object(
+const FeedbackSchema = Type.Object(
   {
     format: Type.Union([Type.Literal('text'), Type.Literal('markdown')]),
     content: Type.String(),
@@ -36,7 +36,7 @@ export const FeedbackSchema = Type.Object(
   { additionalProperties: false, description: 'text or markdown for the student' },
 );
 
-export const OutputExcerptSchema = Type.Object(
+const OutputExcerptSchema = Type.Object(
   {
     text: Type.String({ description: 'the start of the stream (32 KiB at most), invalid UTF-8 replaced' }),
     bytes: Type.Integer({ minimum: 0, description: 'bytes the stream had in all' }),
@@ -45,12 +45,12 @@ export const OutputExcerptSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ResultFormatSchema = Type.Union(
+const ResultFormatSchema = Type.Union(
   [Type.Literal('correctomatic'), Type.Literal('gitlab'), Type.Literal('gradescope'), Type.Literal('junit'), Type.Literal('tap')],
   { description: 'the grader output format the result was parsed from' },
 );
 
-export const FailureReasonSchema = Type.Union([
+const FailureReasonSchema = Type.Union([
   Type.Literal('time_limit_exceeded'),
   Type.Literal('memory_limit_exceeded'),
   Type.Literal('output_limit_exceeded'),
@@ -62,7 +62,7 @@ export const FailureReasonSchema = Type.Union([
   Type.Literal('cancelled'),
 ]);
 
-export const FailureOriginSchema = Type.Union(
+const FailureOriginSchema = Type.Union(
   [Type.Literal('student'), Type.Literal('grader'), Type.Literal('infrastructure'), Type.Literal('operator')],
   { description: "whose a failure is: the student's code, the instructor's grader, gradeflow's infrastructure, an operator" },
 );

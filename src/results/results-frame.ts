@@ -20,7 +20,7 @@ const NO_FILE = '-';
 const KILLED = '!';
 
 /** The largest results file read; a larger one is refused (the base64 of it counts toward the output limit). */
-export const RESULTS_FILE_LIMIT_BYTES = 1024 * 1024;
+const RESULTS_FILE_LIMIT_BYTES = 1024 * 1024;
 
 /** Output room for the frame on top of the output limit: base64 of the largest file, line breaks, markers. */
 export const FRAME_ALLOWANCE_BYTES = Math.ceil((RESULTS_FILE_LIMIT_BYTES + 1) / 3) * 4 * (77 / 76) + 256;

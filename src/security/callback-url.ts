@@ -3,9 +3,6 @@ import { lookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-/** Loopback ranges, allowed only for platforms configured with allowLoopbackCallbacks (tests, one-box setups). */
-export const LOOPBACK_RANGES = ['127.0.0.0/8', '::1'];
-
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 const ranges = (table: Array<[string, string]>): Array<{ range: Range; name: string }> =>
   table.map(([cidr, name]) => ({ range: ipaddr.parseCIDR(cidr), name }));

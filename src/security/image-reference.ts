@@ -28,8 +28,8 @@ const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128
 const ID_SHAPED_RE = /^(?:sha(?:256|384|512):)?[a-f0-9]+$/;
 const FULL_ID_RE = /^(?:sha256:)?([a-f0-9]{64})$/;
 
-export const NAME_MAX = 255;
-export const DEFAULT_DOMAIN = 'docker.io';
+const NAME_MAX = 255;
+const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 const OFFICIAL_PREFIX = 'library/';
 const DEFAULT_TAG = 'latest';
@@ -46,7 +46,7 @@ export interface NamedReference {
 }
 
 /** A string Docker would take as an image id or an id prefix. `digest` only when it is a whole sha256 id. */
-export interface IdReference {
+interface IdReference {
   kind: 'id';
   digest?: string;
 }

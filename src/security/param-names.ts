@@ -29,7 +29,7 @@ const CASE_INSENSITIVE_PREFIXES: readonly string[] = [
 ];
 
 /** Exact names, compared exactly. */
-export const RESERVED_NAMES: readonly string[] = [
+const RESERVED_NAMES: readonly string[] = [
   // Where programs, home and scratch are: every shell and most programs act on these.
   'PATH', 'HOME', 'TMPDIR', 'SHELL', 'USER', 'LOGNAME', 'PWD', 'OLDPWD',
   // C library: character sets, locales, message catalogues, resolver, tunables loaded at start.
@@ -63,7 +63,7 @@ export const RESERVED_NAMES: readonly string[] = [
 ];
 
 /** Prefixes, compared exactly (except those in CASE_INSENSITIVE_PREFIXES, which are listed here too). */
-export const RESERVED_PREFIXES: readonly string[] = [
+const RESERVED_PREFIXES: readonly string[] = [
   ...CASE_INSENSITIVE_PREFIXES,
   // Dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT…) and malloc's tunables.
   'LD_', 'MALLOC_',

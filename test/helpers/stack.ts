@@ -15,7 +15,7 @@ import { STACK_LIMITS } from './limits';
 export const docker = new Dockerode();
 
 /** The images each of the stack's platforms may run: `test` the test and bench images, `other` only the examples. */
-export const TEST_PLATFORM_IMAGES = ['gradeflow/*', 'gradeflow-test/*', 'gradeflow-bench/*'];
+const TEST_PLATFORM_IMAGES = ['gradeflow/*', 'gradeflow-test/*', 'gradeflow-bench/*'];
 export const OTHER_PLATFORM_IMAGES = ['gradeflow/example-*'];
 
 export interface Stack {

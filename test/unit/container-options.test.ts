@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { containerOptions, LABELS } from '../../src/activities/docker/container-options';
-import type { GradingSpec } from '../../src/shared/types';
+import type { GradingSpec } from '../../src/shared/activity-contracts';
 
 const spec = (over: Partial<GradingSpec> = {}): GradingSpec => ({
   submissionId: 'sub-1',

@@ -133,7 +133,7 @@ describe('gradeSubmissionWorkflow', () => {
     let hostQueue = '';
     const awaitedOn: string[] = [];
     const acts = activities({
-      runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => {
+      runContainer: vi.fn(async (_spec: GradingSpec): Promise<RunOutcome> => {
         await running.promise;
         hostQueue = started(Context.current().info.taskQueue).hostQueue;
         return { kind: 'handedOver', started: started(Context.current().info.taskQueue) };

@@ -37,7 +37,7 @@ export async function saveHistory(name: string, handle: { fetchHistory(): Return
   writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
 }
 
-export function gradeInput(queue: string, over: Partial<GradeSubmissionInput> = {}): GradeSubmissionInput {
+function gradeInput(queue: string, over: Partial<GradeSubmissionInput> = {}): GradeSubmissionInput {
   return {
     submissionId: `sub-${queue}`,
     platformId: 'test',

@@ -72,7 +72,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  * 200 and trickles its body costs one status line. `signal` (the try's deadline and the activity's
  * cancellation) covers connect, request and headers; whatever ends the try, the socket is closed.
  */
-export function post(
+function post(
   url: string,
   body: string,
   headers: Record<string, string>,

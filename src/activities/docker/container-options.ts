@@ -5,7 +5,7 @@ import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-
 import type { GradingSpec } from '../../shared/activity-contracts';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
-export const GRADER_USER = '65534:65534';
+const GRADER_USER = '65534:65534';
 
 /**
  * Under runc, RLIMIT_NPROC counts every process of the uid on the whole host (all grading containers
@@ -24,7 +24,7 @@ const GVISOR_THREAD_HEADROOM = 256;
 const isGvisor = (runtime: string | undefined): boolean => runtime === 'runsc';
 
 /** The pids cgroup limit and RLIMIT_NPROC that hold a container to its flavour's `pids`. */
-export function processLimits(pids: number, runtime: string | undefined): { pidsLimit: number; nproc: number } {
+function processLimits(pids: number, runtime: string | undefined): { pidsLimit: number; nproc: number } {
   return isGvisor(runtime) ? { pidsLimit: pids + GVISOR_THREAD_HEADROOM, nproc: pids } : { pidsLimit: pids, nproc: NPROC_PER_USER };
 }
 

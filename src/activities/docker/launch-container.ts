@@ -16,7 +16,7 @@ import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';
 
-export interface HostIdentity {
+interface HostIdentity {
   hostId: string;
   hostQueue: string;
 }
@@ -52,7 +52,7 @@ async function copySubmission(
 const asArgv = (v: string | string[] | null | undefined): string[] => (typeof v === 'string' ? ['/bin/sh', '-c', v] : (v ?? []));
 
 /** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
-export const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
+const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
 
 /** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
 const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure =>

@@ -28,7 +28,7 @@ export async function submissionBytes(source: SubmissionSource, file: Submission
  * Fetch a submission's bytes from the server by content digest, and check the digest. Grading hosts
  * need no database and no shared filesystem: any host that can reach the API can grade.
  */
-export async function fetchSubmission(source: SubmissionSource, sha256: string, signal?: AbortSignal): Promise<Buffer> {
+async function fetchSubmission(source: SubmissionSource, sha256: string, signal?: AbortSignal): Promise<Buffer> {
   const url = `${source.serverUrl}/internal/v1/files/${sha256}`;
   let res: Response;
   try {

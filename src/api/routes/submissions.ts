@@ -16,7 +16,7 @@ import { presentSubmission } from '../present';
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Every field a submission may have. Anything else is refused: a typo (`calback`) must not drop a field silently. */
-export const SUBMISSION_FIELDS = [
+const SUBMISSION_FIELDS = [
   'image', 'work_id', 'callback', 'params', 'flavour', 'assignment_id', 'student_id', 'course_id',
   'limits', 'format', 'results_file', 'max_grade', 'file',
 ] as const satisfies ReadonlyArray<keyof RawSubmission>;

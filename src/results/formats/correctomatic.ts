@@ -2,8 +2,8 @@ import { describeSchemaError, validateCorrectomatic, type CorrectomaticResponse 
 import { total } from './total';
 import type { FormatParser } from './types';
 
-export const BEGIN_MARKER = '--BEGIN CORRECTOMATIC RESPONSE--';
-export const END_MARKER = '--END CORRECTOMATIC RESPONSE--';
+const BEGIN_MARKER = '--BEGIN CORRECTOMATIC RESPONSE--';
+const END_MARKER = '--END CORRECTOMATIC RESPONSE--';
 
 export type ParsedResponse =
   | { ok: true; response: CorrectomaticResponse }

@@ -24,7 +24,7 @@ const CLOSE = '</summary>';
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** The content of the last complete `<summary>` … `</summary>` block, or null when there is none. */
-export function extractSummary(stdout: string): string | null {
+function extractSummary(stdout: string): string | null {
   const end = stdout.lastIndexOf(CLOSE);
   if (end === -1) return null;
   const start = stdout.lastIndexOf(OPEN, end - OPEN.length);

@@ -6,7 +6,7 @@ import { junitParser } from './junit';
 import { tapParser } from './tap';
 import type { FormatParser, GraderOutput, ParseOutcome } from './types';
 
-export const PARSERS: Readonly<Record<ResultFormat, FormatParser>> = {
+const PARSERS: Readonly<Record<ResultFormat, FormatParser>> = {
   correctomatic: correctomaticParser,
   gitlab: gitlabParser,
   gradescope: gradescopeParser,

@@ -49,7 +49,7 @@ const VERSION_LINE = /^TAP version \d+\s*$/;
 const PLAN_LINE = /^\d+\.\.\d+(?:\s*#.*)?\s*$/;
 const TEST_LINE = /^(?:not )?ok\b/;
 
-export function looksLikeTap(stdout: string): boolean {
+function looksLikeTap(stdout: string): boolean {
   let header = false;
   let point = false;
   let from = 0;
