@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
@@ -40,7 +39,7 @@ async function checkRuntimes(config: GradeflowConfig, docker: Dockerode): Promis
  */
 export async function startGradingHost(
   config: GradeflowConfig,
-  opts: { logger: Logger; docker: Dockerode; workflowBundle?: WorkflowBundleOption },
+  opts: { logger: Logger; docker: Dockerode },
 ): Promise<RunningGradingHost> {
   installRuntime(opts.logger);
   if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');
