@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SubmissionStore } from '../store/submissions';
 import type { WorkflowStarter } from './workflow-starter';
+import { periodic } from '../shared/periodic';
 
 /**
  * The reconcile loop: submissions accepted but never started (a start failed, or the server stopped
@@ -16,8 +17,6 @@ export function createReconcileLoop(deps: {
   batch: number;
 }) {
   const { store, starter, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let passing: Promise<void> | undefined;
 
   /** One pass: enqueue every stored, unstarted submission the starter does not already hold. */
   async function reconcile(): Promise<void> {
@@ -28,23 +27,15 @@ export function createReconcileLoop(deps: {
     }
   }
 
-  const pass = (): Promise<void> =>
-    (passing ??= reconcile()
-      .catch((err: unknown) => log.error({ err }, 'reconcile failed'))
-      .finally(() => (passing = undefined)));
-
+  const loop = periodic(reconcile, (err) => log.error({ err }, 'reconcile failed'));
   return {
     reconcile,
     /** Run on a timer, and once now (resolves when this first pass is done). */
     async start(): Promise<void> {
-      timer = setInterval(() => void pass(), deps.intervalMs);
-      timer.unref();
-      await pass();
+      loop.start(deps.intervalMs);
+      await loop.runOnce();
     },
     /** Stop the timer and wait for a pass in flight. */
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await passing;
-    },
+    stop: loop.stop,
   };
 }

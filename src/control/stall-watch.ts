@@ -5,6 +5,7 @@ import type { GradeflowConfig } from '../config/schema';
 import { UNFINISHED_STATUSES, type Submission, type SubmissionStore } from '../store/submissions';
 import { workflowOwner } from './submission-workflows';
 import type { OwnedStarts } from './workflow-ownership';
+import { periodic } from '../shared/periodic';
 
 /** What one check found about one unfinished submission. */
 export interface Stall {
@@ -129,27 +130,13 @@ export function createStallWatch(deps: {
     return found;
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<unknown> | undefined;
-
+  const loop = periodic(() => sweep(), (err) => log.error({ err }, 'stall watch failed'));
   return {
     sweep,
-
     /** Check every `intervalSeconds` (`stallWatch.intervalSeconds`); a check still running is not overlapped. */
-    start(intervalSeconds: number): void {
-      timer = setInterval(() => {
-        sweeping ??= sweep()
-          .catch((err: unknown) => log.error({ err }, 'stall watch failed'))
-          .finally(() => (sweeping = undefined));
-      }, intervalSeconds * 1000);
-      timer.unref();
-    },
-
+    start: (intervalSeconds: number): void => loop.start(intervalSeconds * 1000),
     /** Stop the timer and wait for a check in flight. */
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await sweeping;
-    },
+    stop: loop.stop,
   };
 }
 

@@ -8,6 +8,7 @@ import type { OutputCollectors } from '../activities/docker/output-collectors';
 import { gradingInProgress } from '../shared/grading-in-progress';
 import type { Phase } from '../shared/types';
 import { statusQuery } from '../workflows/messages';
+import { periodic } from '../shared/periodic';
 
 /** What the reaper knows of one gradeflow container on this host. */
 export interface ContainerFacts {
@@ -107,9 +108,6 @@ export interface ReaperDeps {
  * host or a failed removal), at start and then periodically.
  */
 export function createReaper(deps: ReaperDeps) {
-  let timer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<unknown> | undefined;
-
   async function sweep(now = new Date()): Promise<Array<{ name: string } & Verdict>> {
     const list = await deps.docker.listContainers({
       all: true,
@@ -138,20 +136,11 @@ export function createReaper(deps: ReaperDeps) {
     return done;
   }
 
+  const loop = periodic(() => sweep(), (err) => deps.logger.warn({ err }, 'reaper: sweep failed'));
   return {
     sweep,
-    start(intervalSeconds: number): void {
-      timer = setInterval(() => {
-        sweeping ??= sweep()
-          .catch((err: unknown) => deps.logger.warn({ err }, 'reaper: sweep failed'))
-          .finally(() => (sweeping = undefined));
-      }, intervalSeconds * 1000);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await sweeping;
-    },
+    start: (intervalSeconds: number): void => loop.start(intervalSeconds * 1000),
+    stop: loop.stop,
   };
 }
 
