@@ -112,6 +112,10 @@ describe('hostile receivers', () => {
     clearInterval(sampler);
     const openMaxDuringOrdinary = Math.max(openMax, receiver.maxOpenConnections());
 
+    // Every hanging one retried: a third POST has begun, so two tries have ended and are recorded
+    // (the last of them may have been reached only just before the ordinary ones ran).
+    const postsTo = (workId: string) => receiver.received.filter((r) => r.body.work_id === workId).length;
+    await receiver.waitFor(() => hangWorkIds.every((w) => postsTo(w) >= 3), 60_000);
     // Every trickling one delivered (on its status line), every hanging one still being retried.
     const states = await pool([...ids.entries()], 8, async ([workId, id]) => ({ workId, body: (await stack.get(id)).body as Record<string, any> }));
     const drips = states.filter((s) => s.workId.includes('-drip-'));
