@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { runCluster, runClusterRestart, type ClusterCliOptions } from './cluster';
 import { runDev } from './dev';
 import { runServer, runWorker } from './processes';
 import { writeSchemas } from './schemas';
@@ -13,7 +14,8 @@ function fail(err: unknown): never {
 const program = new Command()
   .name('gradeflow')
   .description('Durable autograding on Temporal and Docker')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .enablePositionalOptions();
 
 program
   .command('dev')
@@ -29,6 +31,28 @@ program
   .command('worker')
   .description('a grading host: runs grading containers on this machine’s Docker engine')
   .action(() => runWorker().catch(fail));
+
+const cluster = program
+  .command('cluster')
+  .description(
+    'the production layout on this machine: PostgreSQL, Temporal, Docker daemons each with a grading host, ' +
+      'and API servers, each its own process, supervised (see docs/operations.md)',
+  )
+  .enablePositionalOptions()
+  .option('--hosts <n>', 'Docker daemons, each with a `gradeflow worker`', '2')
+  .option('--servers <m>', '`gradeflow server`s sharing one database', '2')
+  .option('--dir <dir>', 'where the cluster keeps its data, sockets and logs (default: <dataDir>/cluster)')
+  .option('--state <file>', 'JSON state file written once everything is healthy (default: <dir>/state.json)')
+  .option('--api-port <port>', "first server's port, the others follow (default: api.port; 0: free ports)")
+  .option('--temporal-port <port>', "Temporal's port (default: temporal.port; 0: a free port)")
+  .option('--postgres-port <port>', "PostgreSQL's port (0: a free port)", '5432')
+  .action((opts: ClusterCliOptions) => runCluster(opts).catch(fail));
+
+cluster
+  .command('restart <role> [index]')
+  .description('start a part of the running cluster again (role: postgres, temporal, server, host/worker, dockerd; index from 1)')
+  .option('--dir <dir>', 'the running cluster\'s --dir (default: <dataDir>/cluster)')
+  .action((role: string, index: string | undefined, opts: { dir?: string }) => runClusterRestart(role, index, opts).catch(fail));
 
 program
   .command('setup')

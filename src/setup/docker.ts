@@ -17,9 +17,11 @@ async function answers(docker: Dockerode): Promise<boolean> {
   }
 }
 
-/** dockerd's settings: gVisor registered as `runsc`, with its own network off (the daemon has no bridge). */
-function daemonConfig(): string {
-  const dir = path.join(TOOLS_DIR, 'docker');
+/**
+ * dockerd's settings, written to `dir/daemon.json`: gVisor registered as `runsc` when installed, with its
+ * own network off (the daemon has no bridge). Also for the daemons of `gradeflow cluster`.
+ */
+export function daemonConfig(dir = path.join(TOOLS_DIR, 'docker')): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'daemon.json');
   const runsc = which('runsc');

@@ -22,6 +22,8 @@ export interface DevServerOptions {
   dbFile?: string;
   logFile: string;
   headless?: boolean;
+  /** Its own process group: a Ctrl-C meant for the parent does not reach it (the parent stops it in order). */
+  detached?: boolean;
 }
 
 function portAnswers(port: number): Promise<boolean> {
@@ -78,7 +80,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
   ];
   const out = openSync(o.logFile, 'a');
-  const child = spawn(o.cli, args, { stdio: ['ignore', out, out] });
+  const child = spawn(o.cli, args, { stdio: ['ignore', out, out], detached: o.detached ?? false });
   const address = `127.0.0.1:${o.port}`;
   try {
     await waitForFrontend(address, child, o.logFile);
