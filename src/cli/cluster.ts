@@ -36,12 +36,20 @@ export async function runCluster(opts: ClusterCliOptions): Promise<void> {
     temporalPort: count(opts.temporalPort ?? String(config.temporal.port), '--temporal-port', 0),
     postgresPort: count(opts.postgresPort, '--postgres-port', 0),
   });
+  let signalled = false;
   onShutdown(async () => {
+    signalled = true;
     say('stopping the cluster…');
     await supervisor.stop();
     say('cluster stopped');
   });
-  await supervisor.start();
+  try {
+    await supervisor.start();
+  } catch (err) {
+    // Interrupted while starting: the shutdown handler stops what started and exits.
+    if (signalled) return;
+    throw err;
+  }
 }
 
 /** `gradeflow cluster restart <role> [index]`: asks the running supervisor to start a part again. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, statSync } from 'node:fs';
 
 /** Whether a process is alive: it exists and is not a zombie (an orphan nobody reaps yet is dead to us). */
@@ -76,4 +76,15 @@ export function logHas(logFile: string, offset: number, text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Unmount `dir` when something is mounted on it. dockerd bind-mounts its data root on itself and undoes it
+ * on a clean stop, but not after a SIGKILL (nor a later daemon that found the mount already there).
+ */
+export function unmountIfMounted(dir: string): void {
+  const mounted = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[1] === dir);
+  if (mounted) spawnSync('umount', [dir]);
 }

@@ -9,7 +9,7 @@ import { freePort } from '../setup/free-port';
 import { PROJECT_ROOT, say } from '../setup/paths';
 import { startPostgres, type TempPostgres } from '../setup/postgres';
 import { provideGraderImages } from './images';
-import { fileSize, killAndWait, logHas, pause, pidAlive, spawnLogged, waitReady } from './processes';
+import { fileSize, killAndWait, logHas, pause, pidAlive, spawnLogged, unmountIfMounted, waitReady } from './processes';
 import { startTemporal, temporalLogFile, type ClusterTemporal } from './temporal';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
@@ -72,6 +72,7 @@ export class ClusterSupervisor {
   private control?: net.Server;
   private stopping = false;
   private queue: Promise<unknown> = Promise.resolve();
+  private starting?: Promise<void>;
 
   constructor(o: ClusterOptions) {
     this.o = o;
@@ -79,29 +80,45 @@ export class ClusterSupervisor {
     this.workerToken = o.config.workerToken ?? randomBytes(24).toString('base64url');
   }
 
-  /** Start everything; on failure stop what started and throw (naming the part and its log). */
-  async start(): Promise<void> {
+  /**
+   * Start everything; on failure stop what started and throw (naming the part and its log). A `stop()`
+   * meanwhile lets the parts being started come up, then stops them all (start rejects: "stopped").
+   */
+  start(): Promise<void> {
+    this.starting = this.startAll();
+    return this.starting;
+  }
+
+  private async startAll(): Promise<void> {
     mkdirSync(this.logs, { recursive: true });
     rmSync(this.o.stateFile, { force: true });
-    await this.choosePorts();
-    this.makeParts();
-    try {
-      const results = await Promise.allSettled([
-        (async () => {
-          await Promise.all([this.startPart(this.postgres), this.startPart(this.temporal)]);
-          // The first server migrates the database; the others then start side by side.
-          await this.startPart(this.servers[0]!);
-          await Promise.all(this.servers.slice(1).map((s) => this.startPart(s)));
-        })(),
-        ...this.hosts.map((h) => this.startPart(h.dockerd)),
-      ]);
+    const phase = async (parts: Array<() => Promise<void>>): Promise<void> => {
+      if (this.stopping) throw new Error('stopped while starting');
+      const results = await Promise.allSettled(parts.map((p) => p()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      await Promise.all(this.hosts.map((h) => this.startPart(h.worker)));
+    };
+    try {
+      await this.choosePorts();
+      this.makeParts();
+      await phase([
+        async () => {
+          await phase([() => this.startPart(this.postgres), () => this.startPart(this.temporal)]);
+          // The first server migrates the database; the others then start side by side.
+          await phase([() => this.startPart(this.servers[0]!)]);
+          await phase(this.servers.slice(1).map((s) => () => this.startPart(s)));
+        },
+        ...this.hosts.map((h) => () => this.startPart(h.dockerd)),
+      ]);
+      await phase(this.hosts.map((h) => () => this.startPart(h.worker)));
       await this.listen();
+      if (this.stopping) throw new Error('stopped while starting');
     } catch (err) {
-      say(`cluster failed to start: ${(err as Error).message}; stopping what started…`);
-      await this.stop();
+      if (!this.stopping) {
+        say(`cluster failed to start: ${(err as Error).message}; stopping what started…`);
+        this.stopping = true;
+        await this.stopParts();
+      }
       throw err;
     }
     this.watch = setInterval(() => this.check(), 500);
@@ -215,6 +232,7 @@ export class ClusterSupervisor {
         const fromFile = existsSync(pidfile) ? Number(readFileSync(pidfile, 'utf8').trim()) : undefined;
         await killAndWait(fromFile || dockerd.pid, 30_000);
         await killAndWait(dockerd.pid, 5_000);
+        unmountIfMounted(path.join(hostDir, 'data'));
       });
 
       const workerLog = path.join(this.logs, `worker-${i + 1}.log`);
@@ -337,7 +355,13 @@ export class ClusterSupervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.watch) clearInterval(this.watch);
+    // A start in progress ends first (its parts up, or stopped when it failed); stopping twice is harmless.
+    await this.starting?.catch(() => undefined);
     await this.queue;
+    await this.stopParts();
+  }
+
+  private async stopParts(): Promise<void> {
     const started = (p: Part | undefined): p is Part => p !== undefined && p.pid !== undefined;
     await Promise.all(this.hosts.map((h) => h.worker).filter(started).map((p) => this.stopPart(p)));
     await Promise.all(this.hosts.map((h) => h.dockerd).filter(started).map((p) => this.stopPart(p)));
