@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -281,6 +282,27 @@ dynamicConfigClient:
 `;
 }
 
+/**
+ * A free loopback port below 32768 for a membership (ringpop) port: the server stores those in a
+ * PostgreSQL smallint, and the kernel's ephemeral ports (what `freePort` gets) lie above it.
+ */
+async function freeMembershipPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port between 20000 and 32000 on 127.0.0.1 for the Temporal membership ports');
+}
+
 /** Create the two databases when missing and bring their schemas to this release (idempotent). */
 async function prepareDatabases(bins: TemporalServerBinaries, url: string, databases: { main: string; visibility: string }): Promise<void> {
   const pg = pgParts(url);
@@ -364,15 +386,16 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
 
   const port = o.port ?? (await freePort());
   if (await portAnswers(port)) throw new Error(`port ${port} on 127.0.0.1 is already in use`);
+  const taken = new Set<number>();
   const ports = {
     frontend: port,
-    frontendMembership: await freePort(),
+    frontendMembership: await freeMembershipPort(taken),
     history: await freePort(),
-    historyMembership: await freePort(),
+    historyMembership: await freeMembershipPort(taken),
     matching: await freePort(),
-    matchingMembership: await freePort(),
+    matchingMembership: await freeMembershipPort(taken),
     worker: await freePort(),
-    workerMembership: await freePort(),
+    workerMembership: await freeMembershipPort(taken),
   };
   const dir = path.dirname(path.resolve(o.logFile));
   mkdirSync(dir, { recursive: true });

@@ -144,9 +144,9 @@ describe('the real Temporal server, mutual TLS on the frontend', () => {
 
   it('refuses a connection without the client certificate, and one in plain text', async () => {
     const noCert = temporalConnectionOptions({ address: server.address, port: 0, tls: { enabled: true, serverCaFile: certs.ca, serverName: SERVER_NAME } });
-    await expect(Connection.connect({ ...noCert, connectTimeout: 5000 })).rejects.toThrow();
+    await expect(Connection.connect({ ...noCert, connectTimeout: 2000 })).rejects.toThrow();
     await expect(NativeConnection.connect(noCert)).rejects.toThrow();
-    await expect(Connection.connect({ address: server.address, connectTimeout: 5000 })).rejects.toThrow();
+    await expect(Connection.connect({ address: server.address, connectTimeout: 2000 })).rejects.toThrow();
     // The same options with the certificate do connect: the refusals above are about the certificate.
     const withCert = temporalConnectionOptions({
       address: server.address,
