@@ -57,7 +57,11 @@ cluster
 program
   .command('setup')
   .description('install and start what is missing (Docker engine, Temporal CLI, base images), then exit')
-  .option('--for <purpose>', 'dev or test (test also needs PostgreSQL server binaries)', 'dev')
+  .option(
+    '--for <purpose>',
+    'dev, test (also PostgreSQL server binaries and the Temporal server) or cluster (builds the Temporal server and SQL tool)',
+    'dev',
+  )
   .action((opts: { for: string }) => runSetup(opts.for).catch(fail));
 
 program

@@ -5,10 +5,23 @@ import { say } from '../setup/paths';
 import { postgresBinDir } from '../setup/postgres';
 import { aptInstall, isRoot } from '../setup/run';
 import { ensureTemporalCli } from '../setup/temporal-cli';
+import { ensureTemporalServer } from '../setup/temporal-server';
 
-/** `gradeflow setup`: what `dev` and the test suite need, installed and started once. */
+/**
+ * `gradeflow setup`: what `dev` and the test suite need, installed and started once. `cluster` builds the
+ * real Temporal server (and its SQL tool) from source, as the test suite also needs.
+ */
 export async function runSetup(purpose: string): Promise<void> {
-  if (purpose !== 'dev' && purpose !== 'test') throw new Error('--for must be "dev" or "test"');
+  if (purpose !== 'dev' && purpose !== 'test' && purpose !== 'cluster') throw new Error('--for must be "dev", "test" or "cluster"');
+  if (purpose === 'cluster') {
+    say(`Temporal CLI: ${await ensureTemporalCli()}`);
+    const server = await ensureTemporalServer();
+    say(`Temporal server: ${server.server}`);
+    say(`SQL tool: ${server.sqlTool}`);
+    say(`PostgreSQL schemas: ${server.schemaDir}`);
+    say('set-up complete');
+    return;
+  }
   const docker = await ensureDocker();
   await ensureImages(docker);
   const cli = await ensureTemporalCli();
@@ -19,6 +32,10 @@ export async function runSetup(purpose: string): Promise<void> {
     }
     say('installing PostgreSQL from Debian (once)…');
     await aptInstall(['postgresql']);
+  }
+  if (purpose === 'test') {
+    const server = await ensureTemporalServer();
+    say(`Temporal server: ${server.server}`);
   }
   say('set-up complete');
 }

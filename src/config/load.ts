@@ -79,6 +79,22 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
   const uiPort = intFromEnv(env, 'TEMPORAL_UI_PORT');
   if (uiPort !== undefined) temporal.uiPort = uiPort;
   if (env.GRADEFLOW_TASK_QUEUE_PREFIX) temporal.taskQueuePrefix = env.GRADEFLOW_TASK_QUEUE_PREFIX;
+  // The Temporal CLI's own variable names, so one environment serves both.
+  if (env.TEMPORAL_API_KEY) temporal.apiKey = env.TEMPORAL_API_KEY;
+  const tlsEnv: Record<string, string> = {
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'serverCaFile',
+    TEMPORAL_TLS_CLIENT_CERT_PATH: 'clientCertFile',
+    TEMPORAL_TLS_CLIENT_KEY_PATH: 'clientKeyFile',
+    TEMPORAL_TLS_SERVER_NAME: 'serverName',
+  };
+  if (env.TEMPORAL_TLS || Object.keys(tlsEnv).some((name) => env[name])) {
+    const tls = section(temporal, 'tls');
+    if (env.TEMPORAL_TLS) {
+      if (!/^(true|false|1|0)$/.test(env.TEMPORAL_TLS)) throw new ConfigError(`TEMPORAL_TLS must be true or false, got "${env.TEMPORAL_TLS}"`);
+      tls.enabled = env.TEMPORAL_TLS === 'true' || env.TEMPORAL_TLS === '1';
+    }
+    for (const [name, key] of Object.entries(tlsEnv)) if (env[name]) tls[key] = env[name];
+  }
   if (env.GRADEFLOW_WORKER_TOKEN) raw.workerToken = env.GRADEFLOW_WORKER_TOKEN;
   if (env.GRADEFLOW_HOST_ID) worker.hostId = env.GRADEFLOW_HOST_ID;
   const slots = intFromEnv(env, 'GRADEFLOW_SLOTS');
@@ -125,6 +141,10 @@ function checkConsistency(config: GradeflowConfig): void {
       throw new ConfigError(`config field "platforms[${i}].images[${err.index}]" ${err.message}`);
     }
   });
+  const tls = config.temporal.tls;
+  if (!tls.clientCertFile !== !tls.clientKeyFile) {
+    throw new ConfigError('config fields "temporal.tls.clientCertFile" and "temporal.tls.clientKeyFile" go together: set both or neither');
+  }
   for (const f of config.worker.flavours ?? []) {
     if (!config.flavours[f]) throw new ConfigError(`config field "worker.flavours": unknown flavour "${f}"`);
   }

@@ -64,6 +64,28 @@ export const ConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 7233, description: 'embedded dev server port' }),
         uiPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8233, description: 'embedded dev server Web UI port' }),
         taskQueuePrefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', default: 'gradeflow' }),
+        tls: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description: 'connect with TLS; on by itself when any other tls key is set (or an apiKey is)',
+            }),
+            serverCaFile: Type.Optional(
+              Type.String({ minLength: 1, description: "PEM file of the CA that signed the frontend's certificate; default: the system's CAs" }),
+            ),
+            clientCertFile: Type.Optional(
+              Type.String({ minLength: 1, description: 'PEM client certificate (chain) for mutual TLS; needs clientKeyFile' }),
+            ),
+            clientKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of clientCertFile' })),
+            serverName: Type.Optional(
+              Type.String({ minLength: 1, description: "name the frontend's certificate is checked against (and SNI); default: the address host" }),
+            ),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        apiKey: Type.Optional(
+          Type.String({ minLength: 1, description: 'sent as "Authorization: Bearer <key>" on every call (Temporal Cloud API keys); implies TLS' }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,11 +1,12 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
 import { createGradingHost } from '../workers/host-workers';
 import { createReaper, type Reaper } from '../workers/reaper';
-import { connectWorker, installRuntime, temporalAddress } from '../workers/runtime';
+import { connectClient, connectWorker } from '../shared/temporal-connection';
+import { installRuntime } from '../workers/runtime';
 
 export interface RunningGradingHost {
   hostId: string;
@@ -51,7 +52,7 @@ export async function startGradingHost(
     docker: opts.docker,
     submissions: { serverUrl: apiPublicUrl(config), workerToken: config.workerToken },
   });
-  const clientConnection = await Connection.connect({ address: temporalAddress(config) });
+  const clientConnection = await connectClient(config);
   const reaper = createReaper({
     docker: opts.docker,
     client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),

@@ -1,5 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type Dockerode from 'dockerode';
@@ -16,7 +16,8 @@ import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createControlWorker, createDeliveryWorker } from '../workers/control';
-import { installRuntime, temporalAddress } from '../workers/runtime';
+import { connectClient, connectWorker } from '../shared/temporal-connection';
+import { installRuntime } from '../workers/runtime';
 
 export interface RunningServer {
   url: string;
@@ -52,13 +53,13 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   if (applied.length) log.info({ applied }, 'database migrated');
   const store = createSubmissionStore(db);
 
-  const connection = await Connection.connect({ address: temporalAddress(config) });
+  const connection = await connectClient(config);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   if (config.temporal.address) await ensureSearchAttributes(connection, config.temporal.namespace);
 
   // The workflows' client shares the control worker's connection: a workflow it starts can be handed to
   // that worker in the start's own response (eager start), saving a round trip per submission.
-  const workerConnection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const workerConnection = await connectWorker(config);
   const workflows = createSubmissionWorkflows(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config);
   const worker = await createControlWorker({
     connection: workerConnection,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../shared/search-attributes';
 import { say } from './paths';
 
@@ -26,7 +26,7 @@ export interface DevServerOptions {
   detached?: boolean;
 }
 
-function portAnswers(port: number): Promise<boolean> {
+export function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -37,12 +37,19 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function waitForFrontend(address: string, child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+/** Poll until the frontend at `options.address` answers GetSystemInfo (or the process exits). */
+export async function waitForFrontend(
+  options: ConnectionOptions & { address: string },
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const address = options.address;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal server exited with ${child.exitCode}; see ${logFile}`);
     try {
-      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      const conn = await Connection.connect({ ...options, connectTimeout: 1000 });
       try {
         await conn.workflowService.getSystemInfo({});
         return;
@@ -50,7 +57,7 @@ async function waitForFrontend(address: string, child: ChildProcess, logFile: st
         await conn.close();
       }
     } catch {
-      if (Date.now() > deadline) throw new Error(`temporal server did not answer on ${address} within 60 s; see ${logFile}`);
+      if (Date.now() > deadline) throw new Error(`temporal server did not answer on ${address} within ${timeoutMs / 1000} s; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -83,7 +90,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const child = spawn(o.cli, args, { stdio: ['ignore', out, out], detached: o.detached ?? false });
   const address = `127.0.0.1:${o.port}`;
   try {
-    await waitForFrontend(address, child, o.logFile);
+    await waitForFrontend({ address }, child, o.logFile);
   } catch (err) {
     child.kill('SIGTERM');
     throw err;

@@ -1,6 +1,5 @@
-import { DefaultLogger, NativeConnection, Runtime} from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { GradeflowConfig } from '../config/schema';
 
 let installed = false;
 
@@ -16,13 +15,5 @@ export function installRuntime(logger: Logger): void {
       fn({ temporal: meta }, message);
     }),
   });
-}
-
-export function temporalAddress(config: GradeflowConfig): string {
-  return config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-}
-
-export async function connectWorker(config: GradeflowConfig): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: temporalAddress(config) });
 }
 

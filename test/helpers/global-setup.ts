@@ -9,6 +9,7 @@ import { ensureImageFromDir, ensureImages } from '../../src/setup/images';
 import { startTempPostgres } from '../../src/setup/postgres';
 import { ensureTemporalCli } from '../../src/setup/temporal-cli';
 import { startDevServer } from '../../src/setup/temporal-dev-server';
+import { ensureTemporalServer } from '../../src/setup/temporal-server';
 import { TEST_IMAGES } from './images';
 
 declare module 'vitest' {
@@ -19,13 +20,19 @@ declare module 'vitest' {
   }
 }
 
-/** One real Temporal dev server, one real PostgreSQL, the Docker engine and images, one workflow bundle. */
+/**
+ * One real Temporal dev server, one real PostgreSQL, the Docker engine and images, one workflow bundle;
+ * and the real Temporal server's binaries built (test/cluster starts its own servers).
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const docker = await ensureDocker();
   await ensureImages(docker);
   for (const image of TEST_IMAGES) await ensureImageFromDir(docker, image);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-test-'));
   const cli = await ensureTemporalCli();
+  // test/cluster runs the real Temporal server: built here once per machine (about 7 minutes on 2 cores)
+  // when `npm test`'s set-up has not built it already.
+  await ensureTemporalServer();
   const port = await freePort();
   const temporal = await startDevServer({
     cli,

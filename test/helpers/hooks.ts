@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll } from 'vitest';
 import type { GradeflowConfig } from '../../src/config/schema';
+import { connectClient } from '../../src/shared/temporal-connection';
 import { startProcessStack, type ProcessStack, type ProcessStackOptions } from './process-stack';
 import { startReceiver, type Receiver, type ReceiverOptions } from './receiver';
 import { startStack, type Stack } from './stack';
@@ -62,7 +63,7 @@ export function useTemporalClient(stack: Stack): Client {
   return use(
     'Temporal client',
     async () => {
-      connection = await Connection.connect({ address: stack.config.temporal.address! });
+      connection = await connectClient(stack.config);
       return new Client({ connection });
     },
     () => connection?.close(),
