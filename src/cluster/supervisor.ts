@@ -103,7 +103,9 @@ export class ClusterSupervisor {
       this.makeParts();
       await phase([
         async () => {
-          await phase([() => this.startPart(this.postgres), () => this.startPart(this.temporal)]);
+          // Temporal keeps its state in the cluster's PostgreSQL: it starts once that answers.
+          await phase([() => this.startPart(this.postgres)]);
+          await phase([() => this.startPart(this.temporal)]);
           // The first server migrates the database; the others then start side by side.
           await phase([() => this.startPart(this.servers[0]!)]);
           await phase(this.servers.slice(1).map((s) => () => this.startPart(s)));
@@ -173,7 +175,7 @@ export class ClusterSupervisor {
     const temporalDir = path.join(dir, 'temporal');
     mkdirSync(temporalDir, { recursive: true });
     this.temporal = this.part('temporal', temporalLogFile(temporalDir), async (p) => {
-      temporal = await startTemporal({ dir: temporalDir, port: this.ports.temporal, namespace: config.temporal.namespace });
+      temporal = await startTemporal({ dir: temporalDir, port: this.ports.temporal, namespace: config.temporal.namespace, postgresUrl: this.postgresUrl });
       p.pid = temporal.pid;
     }, async () => {
       await temporal?.stop();

@@ -1,7 +1,5 @@
 import path from 'node:path';
-import { freePort } from '../setup/free-port';
-import { ensureTemporalCli } from '../setup/temporal-cli';
-import { startDevServer } from '../setup/temporal-dev-server';
+import { startTemporalServer } from '../setup/temporal-server';
 
 /** The cluster's Temporal, whatever runs it: the supervisor needs its address and its process. */
 export interface ClusterTemporal {
@@ -11,27 +9,25 @@ export interface ClusterTemporal {
 }
 
 export interface TemporalOptions {
-  /** Where it keeps its state and log. */
+  /** Where it keeps its config and log. */
   dir: string;
   port: number;
   namespace: string;
+  /** The cluster's PostgreSQL (an account that may create databases): persistence and visibility. */
+  postgresUrl: string;
 }
 
 /**
- * Start the cluster's Temporal. For now the Temporal CLI's dev server with its workflows in a SQLite file
- * (`dir/temporal.db`, so a restart keeps them). TODO(step 7, real Temporal server): replace the body with
- * the server built from Go (`ensureTemporalServer()` / `startTemporalServer()` of src/setup/temporal-server.ts);
- * nothing else in the cluster changes.
+ * Start the cluster's Temporal: the real server (built from its Go module once per machine, see
+ * src/setup/temporal-server.ts) on the cluster's PostgreSQL, with the namespace, gradeflow's search
+ * attributes and the priority/fairness dynamic config. Its state is in PostgreSQL, so a restart keeps it.
  */
 export async function startTemporal(o: TemporalOptions): Promise<ClusterTemporal> {
-  const server = await startDevServer({
-    cli: await ensureTemporalCli(),
+  const server = await startTemporalServer({
+    postgresUrl: o.postgresUrl,
     port: o.port,
-    uiPort: await freePort(),
     namespace: o.namespace,
-    dbFile: path.join(o.dir, 'temporal.db'),
     logFile: temporalLogFile(o.dir),
-    headless: true,
     detached: true,
   });
   return { address: server.address, pid: server.pid, stop: () => server.stop() };

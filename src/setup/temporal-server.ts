@@ -159,6 +159,8 @@ export interface TemporalServerOptions {
   logFile: string;
   /** Server log level: debug, info, warn, error; default warn. */
   logLevel?: string;
+  /** Its own process group, so a Ctrl-C meant for a supervisor does not reach it (gradeflow cluster). */
+  detached?: boolean;
 }
 
 export interface TemporalServer {
@@ -418,7 +420,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   );
 
   const out = openSync(o.logFile, 'a');
-  const child = spawn(bins.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { stdio: ['ignore', out, out] });
+  const child = spawn(bins.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { stdio: ['ignore', out, out], detached: o.detached === true });
   const address = `127.0.0.1:${port}`;
   const connectionOptions = temporalConnectionOptions({
     address,
