@@ -173,6 +173,23 @@ describe('a grader image from a registry', () => {
     expect(daemonRequests(open)).toBeGreaterThan(before);
   });
 
+  it("an assignment's pull_policy overrides the flavour's, and stays with its submissions", async () => {
+    const bad = await stack.request('PUT', '/v1/assignments/hw-pull-bad', { pull_policy: 'sometimes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ field: 'pull_policy' });
+    const put = await stack.request('PUT', '/v1/assignments/hw-fresh', { image: tagRef(), pull_policy: 'always' });
+    expect(put.status).toBe(201);
+    expect(put.body).toMatchObject({ image: tagRef(), pull_policy: 'always' });
+
+    const before = daemonRequests(open);
+    const res = await stack.post({ assignment_id: 'hw-fresh', image: pinned(), file: sum() });
+    expect(res.status).toBe(202);
+    const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
+    expect(done.result).toMatchObject({ grade: 10 });
+    expect(done.grading).toMatchObject({ pull_policy: 'always' });
+    expect(daemonRequests(open)).toBeGreaterThan(before);
+  });
+
   it('policy never with the image missing: infrastructure_error naming the image', async () => {
     await untag(pinned());
     const res = await stack.post({ image: pinned(), flavour: 'never', file: sum() });

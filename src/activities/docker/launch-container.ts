@@ -60,12 +60,15 @@ const asArgv = (v: string | string[] | null | undefined): string[] => (typeof v 
 /** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
 const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
 
+/** The submission's pull policy (from its assignment), else its flavour's on this host. */
+const policyOf = (deps: LaunchDeps, spec: GradingSpec): PullPolicy => spec.grading.pullPolicy ?? deps.pullPolicyFor(spec.flavour);
+
 /** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
 const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure => {
   const why = !isPullable(spec.image)
     ? ' (it names no registry: local images are never pulled)'
-    : deps.pullPolicyFor(spec.flavour) === 'never'
-      ? ` (pull policy "never" of flavour "${spec.flavour}")`
+    : policyOf(deps, spec) === 'never'
+      ? ` (pull policy "never")`
       : '';
   return ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}${why}`, ErrorTypes.ImageNotFound);
 };
@@ -141,7 +144,7 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   let bytes: Buffer;
   try {
     bytes = await submissionBytes(deps.submissions, spec.file, signal);
-    if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, deps.pullPolicyFor(spec.flavour), deps.registries, pull, signal);
+    if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, policyOf(deps, spec), deps.registries, pull, signal);
   } catch (err) {
     stopHeartbeat();
     throw err;
