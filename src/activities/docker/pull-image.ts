@@ -49,7 +49,8 @@ async function pullImage(
     stream = (await docker.createImage(auth as never, { fromImage: image, ...(signal ? { abortSignal: signal } : {}) })) as NodeJS.ReadableStream;
   } catch (err) {
     if (isDockerStatus(err, 404) || isDockerStatus(err, 500) || isDockerStatus(err, 401) || isDockerStatus(err, 403)) {
-      throw pullFailed(image, dockerMessage(err));
+      // docker-modem prefixes the daemon's words with its own ("(HTTP code 500) server error - ").
+      throw pullFailed(image, dockerMessage(err).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim());
     }
     throw err;
   }
