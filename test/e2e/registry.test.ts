@@ -266,6 +266,13 @@ describe('a registry that is down', () => {
     const again = await stack.post({ image: `${open.address}/course/example-sum:1`, work_id: 'while-down', file: sum() });
     expect(again.status).toBe(202);
     expect(again.body.duplicate).toBe(false);
+    const accepted = (await stack.get(again.body.id as string)).body.image as string;
+    // The tag moves; the platform repeats the POST (it never saw the 202): the same submission, its first digest.
+    await push(SUM_IMAGE, `${open.address}/course/example-sum:1`);
+    const repeat = await stack.post({ image: `${open.address}/course/example-sum:1`, work_id: 'while-down', file: sum() });
+    expect(repeat.status).toBe(200);
+    expect(repeat.body).toMatchObject({ id: again.body.id, duplicate: true });
+    expect((await stack.get(again.body.id as string)).body.image).toBe(accepted);
     await stack.waitFor(again.body.id as string, (b) => b.status === 'completed' || b.status === 'failed');
   });
 
