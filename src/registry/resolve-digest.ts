@@ -50,15 +50,18 @@ async function bearerToken(challenge: Record<string, string>, basic: string | un
 }
 
 /**
- * The image to store for a submission: `image` itself unless it names a registry and no digest, else
- * `<repository>@<digest>`. Names without a registry domain (`gradeflow/example-sum:2`) are images local
- * to the grading hosts and stay as they are. Throws RegistryResolveError.
+ * The image to store for a submission: `image` itself unless it names a registry listed in `registries`
+ * and no digest, else `<repository>@<digest>`. Names without a registry domain (`gradeflow/example-sum:2`),
+ * or on a registry not listed, are images local to the grading hosts and stay as they are. Throws
+ * RegistryResolveError.
  */
 export async function pinImage(image: string, registries: readonly RegistryConfig[], timeoutMs: number): Promise<string> {
   const ref = parseImageReference(image);
   const domain = registryDomain(image);
   if (ref?.kind !== 'named' || ref.digest || domain === undefined) return image;
+  // Only registries the operator listed are asked: a platform cannot make the API call hosts of its choosing.
   const entry = registryEntry(registries, domain);
+  if (!entry) return image;
   const name = repositoryPath(ref, domain);
   const url = `${registryScheme(domain, entry)}://${registryApiHost(domain)}/v2/${name}/manifests/${ref.tag ?? 'latest'}`;
   const creds = registryCredentials(entry);

@@ -99,10 +99,11 @@ beforeAll(async () => {
   openPort = await freePort();
   open = await startRegistry({ port: openPort, dir: path.join(dir, 'open') });
   locked = await startRegistry({ port: await freePort(), dir: path.join(dir, 'locked'), auth: AUTH });
-  // The platform may run the course's repositories on both registries; the API and the host know the locked one's credentials.
+  // The platform may run the course's repositories on both registries; the API and the host know both
+  // (only listed registries are resolved and pulled), the locked one with its credentials.
   const platform = testPlatform();
   platform.images = [...platform.images, `${open.address}/course/*`, `${locked.address}/course/*`];
-  stack.config.registries.push({ host: locked.address, ...AUTH });
+  stack.config.registries.push({ host: open.address }, { host: locked.address, ...AUTH });
 });
 
 afterAll(async () => {
@@ -204,6 +205,16 @@ describe('a grader image from a registry', () => {
     const res = await stack.post({ image: `${open.address}/course/no-such-grader:1`, file: sum() });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'image_not_found', field: 'image' });
+  });
+
+  it('a registry the config does not list is neither asked nor pulled from: the image must be on the host', async () => {
+    const other = `127.0.0.1:${await freePort()}`;
+    testPlatform().images = [...testPlatform().images, `${other}/course/*`];
+    const res = await stack.post({ image: `${other}/course/example-sum:1`, file: sum() });
+    expect(res.status).toBe(202);
+    const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'failed');
+    expect(done.image).toBe(`${other}/course/example-sum:1`);
+    expect(done.result.error).toContain("names no registry listed in this host's registries");
   });
 });
 

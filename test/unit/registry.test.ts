@@ -57,28 +57,31 @@ describe('pinImage: a tag resolved to its digest through the registry API', () =
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('asks HEAD /v2/<name>/manifests/<tag> with the manifest types, and keeps the repository', async () => {
-    expect(await pinImage(`${host}/course/sum:1`, [], 2000)).toBe(`${host}/course/sum@${DIGEST}`);
+    expect(await pinImage(`${host}/course/sum:1`, [{ host }], 2000)).toBe(`${host}/course/sum@${DIGEST}`);
     const req = seen.at(-1)!;
     expect(req).toMatchObject({ method: 'HEAD', url: '/v2/course/sum/manifests/1' });
     expect(req.accept).toContain('application/vnd.docker.distribution.manifest.v2+json');
     expect(req.accept).toContain('application/vnd.oci.image.index.v1+json');
   });
 
-  it('leaves local names and pinned references alone, asking nothing', async () => {
+  it('leaves local names, pinned references and registries not listed alone, asking nothing', async () => {
     const before = seen.length;
-    expect(await pinImage('gradeflow/example-sum:2', [], 2000)).toBe('gradeflow/example-sum:2');
-    expect(await pinImage(`${host}/course/sum@${DIGEST}`, [], 2000)).toBe(`${host}/course/sum@${DIGEST}`);
+    expect(await pinImage('gradeflow/example-sum:2', [{ host }], 2000)).toBe('gradeflow/example-sum:2');
+    expect(await pinImage(`${host}/course/sum@${DIGEST}`, [{ host }], 2000)).toBe(`${host}/course/sum@${DIGEST}`);
+    // A platform naming a host the operator did not list makes the API call nothing (no SSRF through intake).
+    expect(await pinImage(`${host}/course/sum:1`, [], 2000)).toBe(`${host}/course/sum:1`);
+    expect(await pinImage('docker.io/gradeflow/example-sum:2', [{ host }], 2000)).toBe('docker.io/gradeflow/example-sum:2');
     expect(seen.length).toBe(before);
   });
 
   it('sends the credentials of the config; without them the answer is unavailable (401)', async () => {
-    await expect(pinImage(`${host}/course/locked:1`, [], 2000)).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/401 unauthorized/) });
+    await expect(pinImage(`${host}/course/locked:1`, [{ host }], 2000)).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/401 unauthorized/) });
     expect(await pinImage(`${host}/course/locked:1`, [{ host, username: 'ta', password: 'pw' }], 2000)).toBe(`${host}/course/locked@${DIGEST}`);
   });
 
   it('a tag the registry lacks is not_found; a registry that does not answer is unavailable', async () => {
-    await expect(pinImage(`${host}/course/none:1`, [], 2000)).rejects.toMatchObject({ kind: 'not_found' });
-    const err = await pinImage('127.0.0.1:1/course/sum:1', [], 2000).catch((e: unknown) => e);
+    await expect(pinImage(`${host}/course/none:1`, [{ host }], 2000)).rejects.toMatchObject({ kind: 'not_found' });
+    const err = await pinImage('127.0.0.1:1/course/sum:1', [{ host: '127.0.0.1:1' }], 2000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryResolveError);
     expect(err).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/could not be reached/) });
   });

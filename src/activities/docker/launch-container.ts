@@ -65,8 +65,8 @@ const policyOf = (deps: LaunchDeps, spec: GradingSpec): PullPolicy => spec.gradi
 
 /** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
 const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure => {
-  const why = !isPullable(spec.image)
-    ? ' (it names no registry: local images are never pulled)'
+  const why = !isPullable(spec.image, deps.registries)
+    ? " (it names no registry listed in this host's registries: it is never pulled)"
     : policyOf(deps, spec) === 'never'
       ? ` (pull policy "never")`
       : '';

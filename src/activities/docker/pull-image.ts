@@ -7,8 +7,8 @@ import { ErrorTypes } from '../../shared/error-types';
 import { dockerMessage, isDockerStatus } from './docker-status';
 
 /**
- * Pulls on a grading host, by the flavour's `pullPolicy`. Only references that name a registry
- * (`registry.example.edu:5000/cs101/sum@sha256:…`) are pulled; a name without one (`gradeflow/example-sum:2`)
+ * Pulls on a grading host, by the pull policy. Only references that name a registry listed in `registries`
+ * (`registry.example.edu:5000/cs101/sum@sha256:…`) are pulled; any other name (`gradeflow/example-sum:2`)
  * is an image local to the host, as before pulls existed: it is never pulled (policy `never` for it).
  * The credentials come from this host's `registries` config and go to the Docker daemon only.
  */
@@ -18,10 +18,11 @@ export interface PullProgress {
   status?: string;
 }
 
-/** Whether this host would ever pull the image (it names a registry). */
-export function isPullable(image: string): boolean {
+/** Whether this host would ever pull the image: it names a registry listed in this host's `registries`. */
+export function isPullable(image: string, registries: readonly RegistryConfig[]): boolean {
   const ref = parseImageReference(image);
-  return ref?.kind === 'named' && registryDomain(image) !== undefined;
+  const domain = registryDomain(image);
+  return ref?.kind === 'named' && domain !== undefined && registryEntry(registries, domain) !== undefined;
 }
 
 /** A pull that failed: the image and the registry's answer, for the result; the workflow counts it an infrastructure fault. */
@@ -81,7 +82,7 @@ export async function ensureImage(
   progress: PullProgress,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (policy === 'never' || !isPullable(image)) return;
+  if (policy === 'never' || !isPullable(image, registries)) return;
   if (policy === 'if-missing') {
     const present = await docker
       .getImage(image)
