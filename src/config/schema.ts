@@ -236,7 +236,7 @@ export const ConfigSchema = Type.Object(
     registries: Type.Array(RegistrySchema, {
       default: [],
       description:
-        'registries grader images come from, with their credentials: read by the API (tag → digest at intake) and by grading hosts (pulls); never sent to a platform or a container',
+        'registries grader images come from, with their credentials (optional): only images on these are resolved to a digest at intake (API) and pulled (grading hosts); credentials are never sent to a platform or a container',
     }),
     registryTimeoutMs: Type.Integer({
       minimum: 100,
