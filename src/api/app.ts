@@ -92,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const answer = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
     if (apiError.statusCode >= 500) req.log.error({ err }, 'request failed');
+    if (apiError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(apiError.retryAfterSeconds));
     void reply.status(apiError.statusCode).send(apiError.toBody());
   };
   app.setErrorHandler(answer);

@@ -147,7 +147,10 @@ export async function validateSubmission(
   // An assignment's stored image is checked again: the platform's list may have changed since it was set.
   const image = checkImageAllowed(isAbsent(raw.image) && assignment?.image ? assignment.image : raw.image, platform);
   const flavour = checkFlavour(isAbsent(raw.flavour) ? (assignment?.flavour ?? 'default') : raw.flavour, config);
-  const grading = resolveGrading(parseGradingFields(raw), assignment?.grading);
+  const grading = {
+    ...resolveGrading(parseGradingFields(raw), assignment?.grading),
+    ...(assignment?.pullPolicy ? { pullPolicy: assignment.pullPolicy } : {}),
+  };
   const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);
   let callbackUrl: string | undefined;
   if (!isAbsent(raw.callback)) {

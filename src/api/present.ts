@@ -25,7 +25,12 @@ export function presentSubmission(
     image: sub.image,
     flavour: sub.flavour,
     file: { name: sub.file.name, size: sub.file.size, sha256: sub.file.sha256 },
-    grading: { format: sub.grading.format, results_file: sub.grading.resultsFile ?? null, max_grade: sub.grading.maxGrade ?? null },
+    grading: {
+      format: sub.grading.format,
+      results_file: sub.grading.resultsFile ?? null,
+      max_grade: sub.grading.maxGrade ?? null,
+      pull_policy: sub.grading.pullPolicy ?? null,
+    },
     assignment_id: sub.assignmentId,
     student_id: sub.studentId,
     course_id: sub.courseId,

@@ -145,6 +145,17 @@ function checkConsistency(config: GradeflowConfig): void {
   if (!tls.clientCertFile !== !tls.clientKeyFile) {
     throw new ConfigError('config fields "temporal.tls.clientCertFile" and "temporal.tls.clientKeyFile" go together: set both or neither');
   }
+  const hosts = new Set<string>();
+  config.registries.forEach((r, i) => {
+    if (hosts.has(r.host)) throw new ConfigError(`config field "registries[${i}].host": registry "${r.host}" is listed twice`);
+    hosts.add(r.host);
+    if (r.password !== undefined && r.passwordEnv !== undefined) {
+      throw new ConfigError(`config field "registries[${i}]": give password or passwordEnv, not both`);
+    }
+    if ((r.password !== undefined || r.passwordEnv !== undefined) && r.username === undefined) {
+      throw new ConfigError(`config field "registries[${i}].username" is required with a password`);
+    }
+  });
   for (const f of config.worker.flavours ?? []) {
     if (!config.flavours[f]) throw new ConfigError(`config field "worker.flavours": unknown flavour "${f}"`);
   }

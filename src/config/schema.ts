@@ -19,6 +19,27 @@ export const FlavourSchema = Type.Object(
     ...Limits,
     runtime: Type.Optional(Type.String({ minLength: 1, description: 'OCI runtime, e.g. "runsc" for gVisor' })),
     allowRoot: Type.Boolean({ default: false, description: "run as the image's own user, even root (default: nobody)" }),
+    pullPolicy: Type.Union([Type.Literal('if-missing'), Type.Literal('always'), Type.Literal('never')], {
+      default: 'if-missing',
+      description:
+        'when a grading host pulls the grader image from its registry: "if-missing" (the host lacks it), "always" (before every attempt), "never" (it must be on the host)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const RegistrySchema = Type.Object(
+  {
+    host: Type.String({
+      pattern: '^[A-Za-z0-9.-]+(:[0-9]+)?$',
+      description: 'registry as image references name it, e.g. "registry.example.edu:5000" or "127.0.0.1:5000"',
+    }),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'prefer passwordEnv: the file then holds no password' })),
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the password' })),
+    insecure: Type.Optional(
+      Type.Boolean({ description: 'plain HTTP for digest resolution (default: only for 127.0.0.1, localhost and ::1)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -234,6 +255,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    registries: Type.Array(RegistrySchema, {
+      default: [],
+      description:
+        'registries grader images come from, with their credentials (optional): only images on these are resolved to a digest at intake (API) and pulled (grading hosts); credentials are never sent to a platform or a container',
+    }),
+    registryTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 60000,
+      default: 5000,
+      description: 'how long the API waits for a registry to resolve a tag to its digest at intake, ms',
+    }),
     infrastructureRetries: Type.Integer({
       minimum: 0,
       maximum: 20,
@@ -251,3 +283,5 @@ export const ConfigSchema = Type.Object(
 export type GradeflowConfig = Static<typeof ConfigSchema>;
 export type FlavourConfig = Static<typeof FlavourSchema>;
 export type PlatformConfig = Static<typeof PlatformSchema>;
+export type RegistryConfig = Static<typeof RegistrySchema>;
+export type PullPolicy = FlavourConfig['pullPolicy'];

@@ -4,6 +4,8 @@
 export const ErrorTypes = {
   /** The grader image is not on the grading host. Retrying on the same host will not help. */
   ImageNotFound: 'ImageNotFound',
+  /** The grading host could not pull the grader image from its registry (down, unauthorized, no such manifest): an infrastructure fault. */
+  ImagePullFailed: 'ImagePullFailed',
   /**
    * The grader cannot run as named: Docker refused to create or start its container (400: an invalid
    * reference, an image with no command…), or the image Docker found is not the one the reference names

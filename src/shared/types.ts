@@ -20,6 +20,11 @@ export interface GradingSettings {
   resultsFile?: string;
   /** The most the grade can be: scales pass ratios (TAP, JUnit) and is reported when the grader gives none. */
   maxGrade?: number;
+  /**
+   * When the grading host pulls a registry image: from the submission's assignment (`pull_policy`); absent:
+   * the flavour's `pullPolicy`. Not a submission field.
+   */
+  pullPolicy?: 'if-missing' | 'always' | 'never';
 }
 
 /** The limits a grading container runs under (a flavour, possibly tightened per submission). */

@@ -1,3 +1,4 @@
+import type { PullPolicy } from '../config/schema';
 import type { GradingSettings } from '../shared/types';
 import type { Db } from './db';
 
@@ -5,6 +6,8 @@ import type { Db } from './db';
 export interface AssignmentSettings {
   image?: string;
   flavour?: string;
+  /** When hosts pull the image for this assignment's submissions (else the flavour's `pullPolicy`). */
+  pullPolicy?: PullPolicy;
   grading: Partial<GradingSettings>;
 }
 

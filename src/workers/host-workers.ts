@@ -43,6 +43,8 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
       const f = config.flavours[flavour];
       return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false };
     },
+    pullPolicyFor: (flavour) => config.flavours[flavour]?.pullPolicy ?? 'if-missing',
+    registries: config.registries,
     archiveLimits: config.archives,
   });
   const common = {

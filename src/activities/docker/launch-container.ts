@@ -15,6 +15,8 @@ import { dockerMessage, isDockerStatus, neverStarted } from './docker-status';
 import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';
+import type { PullPolicy, RegistryConfig } from '../../config/schema';
+import { ensureImage, isPullable, type PullProgress } from './pull-image';
 
 interface HostIdentity {
   hostId: string;
@@ -28,6 +30,10 @@ export interface LaunchDeps {
   collectors: OutputCollectors;
   submissions: SubmissionSource;
   isolationFor(flavour: string): Isolation;
+  /** The flavour's `pullPolicy` on this host. */
+  pullPolicyFor(flavour: string): PullPolicy;
+  /** This host's `registries` (credentials for pulls). */
+  registries: readonly RegistryConfig[];
   archiveLimits: ArchiveLimits;
 }
 
@@ -54,9 +60,18 @@ const asArgv = (v: string | string[] | null | undefined): string[] => (typeof v 
 /** The grader cannot run as named: a result for the instructor, not a fault to retry (see run-container.ts). */
 const graderRejected = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, ErrorTypes.GraderRejected);
 
+/** The submission's pull policy (from its assignment), else its flavour's on this host. */
+const policyOf = (deps: LaunchDeps, spec: GradingSpec): PullPolicy => spec.grading.pullPolicy ?? deps.pullPolicyFor(spec.flavour);
+
 /** The image is not on this host: another host may have it, so the workflow counts it as an infrastructure fault. */
-const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}`, ErrorTypes.ImageNotFound);
+const notOnHost = (deps: LaunchDeps, spec: GradingSpec): ApplicationFailure => {
+  const why = !isPullable(spec.image, deps.registries)
+    ? " (it names no registry listed in this host's registries: it is never pulled)"
+    : policyOf(deps, spec) === 'never'
+      ? ` (pull policy "never")`
+      : '';
+  return ApplicationFailure.nonRetryable(`image "${spec.image}" is not on grading host ${deps.host.hostId}${why}`, ErrorTypes.ImageNotFound);
+};
 
 /**
  * The image the submission names, as Docker has it, checked to really be that image: Docker reads a name
@@ -122,9 +137,18 @@ async function createOrAdopt(
 export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: GradingSpec): Promise<StartedContainer> {
   const name = containerName(spec);
   const signal = ctx.cancellationSignal;
-  const stopHeartbeat = keepHeartbeating(ctx, 1000);
-  // Fetched before the slot is free: a grading waiting for a slot is ready to go the moment it is.
-  const bytes = await submissionBytes(deps.submissions, spec.file, signal);
+  // A pull says how far it is in the heartbeat's details (seen in Temporal's UI).
+  const pull: PullProgress = {};
+  const stopHeartbeat = keepHeartbeating(ctx, 1000, () => (pull.status ? { pull: pull.status } : undefined));
+  // Fetched and pulled before the slot is free: a grading waiting for a slot is ready to go the moment it is.
+  let bytes: Buffer;
+  try {
+    bytes = await submissionBytes(deps.submissions, spec.file, signal);
+    if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, policyOf(deps, spec), deps.registries, pull, signal);
+  } catch (err) {
+    stopHeartbeat();
+    throw err;
+  }
   await deps.slots.acquire(name, signal);
   let container: Dockerode.Container | undefined;
   try {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PlatformConfig } from '../../config/schema';
+import type { PlatformConfig, PullPolicy } from '../../config/schema';
 import type { Assignment, AssignmentSettings } from '../../store/assignments';
 import { platformOf } from '../auth';
 import type { AppDeps } from '../deps';
@@ -8,7 +8,15 @@ import { isAbsent, isPlainObject } from '../fields';
 import { parseGradingFields, resolveGrading } from '../grading-settings';
 import { checkFlavour, checkId, checkImageAllowed } from '../intake';
 
-const FIELDS = ['image', 'flavour', 'format', 'results_file', 'max_grade'] as const;
+const FIELDS = ['image', 'flavour', 'pull_policy', 'format', 'results_file', 'max_grade'] as const;
+const PULL_POLICIES: readonly PullPolicy[] = ['if-missing', 'always', 'never'];
+
+function checkPullPolicy(value: unknown): PullPolicy {
+  if (typeof value !== 'string' || !(PULL_POLICIES as readonly string[]).includes(value)) {
+    throw invalid('pull_policy', `must be one of: ${PULL_POLICIES.join(', ')}`);
+  }
+  return value as PullPolicy;
+}
 /** An assignment's settings from a PUT body: every field optional, each checked as a submission's would be. */
 function parseAssignmentBody(body: unknown, deps: Pick<AppDeps, 'config'>, platform: PlatformConfig): AssignmentSettings {
   if (!isPlainObject(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
@@ -22,6 +30,7 @@ function parseAssignmentBody(body: unknown, deps: Pick<AppDeps, 'config'>, platf
   return {
     ...(isAbsent(raw.image) ? {} : { image: checkImageAllowed(raw.image, platform) }),
     ...(isAbsent(raw.flavour) ? {} : { flavour: checkFlavour(raw.flavour, deps.config) }),
+    ...(isAbsent(raw.pull_policy) ? {} : { pullPolicy: checkPullPolicy(raw.pull_policy) }),
     grading,
   };
 }
@@ -32,6 +41,7 @@ function presentAssignment(a: Assignment) {
     assignment_id: a.assignmentId,
     image: a.settings.image ?? null,
     flavour: a.settings.flavour ?? null,
+    pull_policy: a.settings.pullPolicy ?? null,
     format: g.format ?? null,
     results_file: g.resultsFile ?? null,
     max_grade: g.maxGrade ?? null,

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { PlatformConfig } from '../../config/schema';
+import type { GradeflowConfig, PlatformConfig } from '../../config/schema';
 import { inlineBytes } from '../../control/workflow-input';
+import { registryDomain } from '../../registry/registries';
+import { pinImage, RegistryResolveError } from '../../registry/resolve-digest';
+import { parseImageReference } from '../../security/image-reference';
 import { publicStatus } from '../../shared/status';
 import { submissionWorkflowId } from '../../shared/workflow-ids';
 import type { Submission } from '../../store/submissions';
@@ -122,10 +125,38 @@ async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Pr
   return { ...fields, file: { name, content } };
 }
 
+/**
+ * The image a submission runs: a registry tag resolved to its digest now (src/registry/resolve-digest.ts).
+ * The registry has no such image: 400. The registry is down or refuses us: 503 with Retry-After, nothing
+ * stored: the platform sends the submission again (with its work_id, a repeat is harmless).
+ */
+async function pinnedImage(image: string, config: GradeflowConfig): Promise<string> {
+  try {
+    return await pinImage(image, config.registries, config.registryTimeoutMs);
+  } catch (err) {
+    if (!(err instanceof RegistryResolveError)) throw err;
+    if (err.kind === 'not_found') throw new ApiError(400, 'image_not_found', err.message, 'image');
+    throw new ApiError(503, 'registry_unavailable', `${err.message}; nothing was stored, send the submission again later`, 'image', REGISTRY_RETRY_AFTER_S);
+  }
+}
+
+const REGISTRY_RETRY_AFTER_S = 30;
+
+/**
+ * The same image for a repeat: equal, or both pinned in the same repository (the tag the repeat named
+ * moved since the first POST: the first one's digest stands).
+ */
+function sameImage(stored: string, repeat: string): boolean {
+  if (stored === repeat) return true;
+  const a = parseImageReference(stored);
+  const b = parseImageReference(repeat);
+  return a?.kind === 'named' && b?.kind === 'named' && !!a.digest && !!b.digest && a.repository === b.repository && registryDomain(repeat) !== undefined;
+}
+
 /** Whether a repeated POST with the same work_id describes the same submission. */
 function sameSubmission(a: Submission, b: ValidSubmission): boolean {
   return (
-    a.image === b.image &&
+    sameImage(a.image, b.image) &&
     a.flavour === b.flavour &&
     a.file.sha256 === b.file.sha256 &&
     (a.callbackUrl ?? undefined) === b.callbackUrl &&
@@ -148,6 +179,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
     const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
     const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
+    valid.image = await pinnedImage(valid.image, deps.config);
     const id = randomUUID();
     const { submission, created } = await deps.store.create({
       id,
