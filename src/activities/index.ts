@@ -40,6 +40,3 @@ export function createControlActivities(deps: ControlActivityDeps): ControlActiv
 export function createDeliveryActivities(deps: Pick<ControlActivityDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
   return { deliverCallback: createDeliverCallback(deps) };
 }
-
-/** The activities' contracts (inputs, outputs) are in src/shared/activity-contracts.ts; re-exported here as before. */
-export type { ControlActivities, HostActivities } from '../shared/activity-contracts';

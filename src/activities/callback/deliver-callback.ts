@@ -10,9 +10,6 @@ import { statusOnDelivered } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
 import { signWebhook, webhookId } from './sign';
 
-/** Moved to src/shared/activity-contracts.ts; re-exported for the files that still import it from here. */
-export type { DeliveryRequest } from '../../shared/activity-contracts';
-
 export interface DeliverDeps {
   platforms: ReadonlyMap<string, PlatformConfig>;
   store: SubmissionStore;

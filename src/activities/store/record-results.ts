@@ -2,9 +2,6 @@ import type { AttemptResultRecord, CancellationRecord, DeliveryFailureRecord } f
 import { STATUS_UNDELIVERED } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
 
-/** Moved to src/shared/activity-contracts.ts; re-exported for the files that still import it from here. */
-export type { AttemptResultRecord } from '../../shared/activity-contracts';
-
 /** Activities (control queue) that write a workflow's outcomes to the record of truth. Idempotent. */
 export function createRecordActivities(store: SubmissionStore) {
   return {
