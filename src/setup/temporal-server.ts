@@ -360,13 +360,20 @@ async function ensureNamespace(conn: Connection, address: string, o: TemporalSer
  * matching learn of a new namespace (and its attribute aliases) from their caches, refreshed every 2 s.
  */
 async function waitForNamespace(conn: Connection, namespace: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  await retryUntil(`namespace ${namespace} not usable`, 60_000, () =>
+    conn.workflowService.listWorkflowExecutions({ namespace, pageSize: 1, query: "GradeflowPlatform = 'probe'" }),
+  );
+}
+
+/** Call `call` every 250 ms until it succeeds; after `timeoutMs`, fail with `what` and its last error. */
+async function retryUntil(what: string, timeoutMs: number, call: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await conn.workflowService.listWorkflowExecutions({ namespace, pageSize: 1, query: "GradeflowPlatform = 'probe'" });
+      await call();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`namespace ${namespace} not usable after 60 s: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs / 1000} s: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -467,14 +474,5 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
 }
 
 async function waitForRegistered(conn: Connection, namespace: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await conn.operatorService.listSearchAttributes({ namespace });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`namespace ${namespace} not visible after 30 s: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  await retryUntil(`namespace ${namespace} not visible`, 30_000, () => conn.operatorService.listSearchAttributes({ namespace }));
 }
