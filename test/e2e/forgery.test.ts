@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EXAMPLE_IMAGE_TAGS } from '../../src/setup/images';
 import { useReceiver, useStack } from '../helpers/hooks';
 import { FORGERY_LIMITS as LIMITS } from '../helpers/limits';
-import { b64file } from '../helpers/stack';
+import { b64file, gradeThroughCallback } from '../helpers/stack';
 
 /**
  * A student who tries to forge a full grade, against every shipped example grader (real Docker, real
@@ -22,13 +22,8 @@ const stack = useStack('forgery', { flavours: { default: LIMITS } });
 const receiver = useReceiver(stack);
 
 async function grade(body: Record<string, unknown>) {
-  const workId = `f-${Math.random().toString(36).slice(2)}`;
-  const res = await stack.post({ work_id: workId, callback: receiver.url('/forgery'), ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  const cb = await receiver.waitForOne((c) => c.body.work_id === workId);
-  expect(cb.verified).toBe(true);
-  const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
-  return { callback: cb.body as Record<string, any>, stdout: String((done.result as Record<string, any>).stdout?.text ?? '') };
+  const { callback, done } = await gradeThroughCallback(stack, receiver, '/forgery', body);
+  return { callback, stdout: String((done.result as Record<string, any>).stdout?.text ?? '') };
 }
 
 /** Shell: a process left running (detached from the grader's pipes) that prints `$1` on PID 1's stdout every 50 ms. */

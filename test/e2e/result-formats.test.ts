@@ -8,7 +8,7 @@ import { makeZip } from '../helpers/archives';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { useReceiver, useStack } from '../helpers/hooks';
 import { runcAndGvisor, STACK_LIMITS as LIMITS } from '../helpers/limits';
-import { b64file, leftoverContainers } from '../helpers/stack';
+import { b64file, gradeThroughCallback, leftoverContainers } from '../helpers/stack';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
 const exampleFile = (example: string, name: string) => b64file(name, readFileSync(path.join(EXAMPLES, example, 'submission', name)));
@@ -19,14 +19,9 @@ const receiver = useReceiver(stack);
 
 /** POST, wait for the signed callback and the completed record; both must carry the same result. */
 async function grade(body: Record<string, unknown>) {
-  const workId = `w-${Math.random().toString(36).slice(2)}`;
-  const res = await stack.post({ work_id: workId, callback: receiver.url('/formats'), ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  const cb = await receiver.waitForOne((c) => c.body.work_id === workId);
-  expect(cb.verified).toBe(true);
-  const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
+  const { callback, done } = await gradeThroughCallback(stack, receiver, '/formats', body);
   expect(validateGradeResult(done.result)).toBe(true);
-  return { callback: cb.body as Record<string, any>, result: done.result as Record<string, any>, record: done };
+  return { callback, result: done.result as Record<string, any>, record: done };
 }
 
 describe('the example graders, one per format, end to end', () => {

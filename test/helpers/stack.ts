@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { startServer, type RunningServer } from '../../src/main/server';
 import { LABELS } from '../../src/activities/docker/container-options';
 import { loadConfig } from '../../src/config/load';
@@ -11,6 +11,7 @@ import type { GradeflowConfig } from '../../src/config/schema';
 import { createLogger } from '../../src/logging';
 import { startGradingHost, type RunningGradingHost } from '../../src/main/grading-host';
 import { STACK_LIMITS } from './limits';
+import type { Receiver } from './receiver';
 
 export const docker = new Dockerode();
 
@@ -36,6 +37,20 @@ export interface Stack {
   waitFor(id: string, done: (body: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
   startHost(): Promise<RunningGradingHost>;
   stop(): Promise<void>;
+}
+
+/**
+ * POST a submission (a fresh work_id) with its callback to `receiver` at `callbackPath`; wait for the signed
+ * callback and for the record to be `completed`. Both are returned for the test's own checks.
+ */
+export async function gradeThroughCallback(stack: Stack, receiver: Receiver, callbackPath: string, body: Record<string, unknown>) {
+  const workId = `g-${Math.random().toString(36).slice(2)}`;
+  const res = await stack.post({ work_id: workId, callback: receiver.url(callbackPath), ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const cb = await receiver.waitForOne((c) => c.body.work_id === workId);
+  expect(cb.verified).toBe(true);
+  const done = await stack.waitFor(res.body.id as string, (b) => b.status === 'completed');
+  return { callback: cb.body as Record<string, any>, done };
 }
 
 export function b64file(name: string, text: string | Buffer) {
