@@ -19,7 +19,7 @@ import { regradeSignal } from '../../src/workflows/messages';
  * `GRADEFLOW_RECORD_HISTORIES=1` (`npm run histories`) also saves each run's history as a replay fixture.
  */
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
-export const RECORDING = process.env.GRADEFLOW_RECORD_HISTORIES === '1';
+const RECORDING = process.env.GRADEFLOW_RECORD_HISTORIES === '1';
 
 export type Handle = WorkflowHandle<typeof gradeSubmissionWorkflow>;
 
