@@ -12,6 +12,7 @@ export interface ClusterCliOptions {
   apiPort?: string;
   temporalPort?: string;
   postgresPort: string;
+  registryPort: string;
 }
 
 function count(value: string, what: string, min: number): number {
@@ -35,6 +36,7 @@ export async function runCluster(opts: ClusterCliOptions): Promise<void> {
     apiPort: count(opts.apiPort ?? String(config.api.port), '--api-port', 0),
     temporalPort: count(opts.temporalPort ?? String(config.temporal.port), '--temporal-port', 0),
     postgresPort: count(opts.postgresPort, '--postgres-port', 0),
+    registryPort: count(opts.registryPort, '--registry-port', 0),
   });
   let signalled = false;
   onShutdown(async () => {

@@ -46,11 +46,12 @@ const cluster = program
   .option('--api-port <port>', "first server's port, the others follow (default: api.port; 0: free ports)")
   .option('--temporal-port <port>', "Temporal's port (default: temporal.port; 0: a free port)")
   .option('--postgres-port <port>', "PostgreSQL's port (0: a free port)", '5432')
+  .option('--registry-port <port>', "the registry's port on 127.0.0.1, as image references name it (0: a free port)", '5000')
   .action((opts: ClusterCliOptions) => runCluster(opts).catch(fail));
 
 cluster
   .command('restart <role> [index]')
-  .description('start a part of the running cluster again (role: postgres, temporal, server, host/worker, dockerd; index from 1)')
+  .description('start a part of the running cluster again (role: postgres, temporal, registry, server, host/worker, dockerd; index from 1)')
   .option('--dir <dir>', 'the running cluster\'s --dir (default: <dataDir>/cluster)')
   .action((role: string, index: string | undefined, opts: { dir?: string }) => runClusterRestart(role, index, opts).catch(fail));
 

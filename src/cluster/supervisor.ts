@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -8,13 +8,14 @@ import { daemonConfig } from '../setup/docker';
 import { freePort } from '../setup/free-port';
 import { PROJECT_ROOT, say } from '../setup/paths';
 import { startPostgres, type TempPostgres } from '../setup/postgres';
-import { provideGraderImages } from './images';
+import { startRegistry, type RegistryAuth, type RunningRegistry } from '../setup/registry';
+import { pushGraderImages } from './images';
 import { fileSize, killAndWait, logHas, pause, pidAlive, spawnLogged, unmountIfMounted, waitReady } from './processes';
 import { startTemporal, temporalLogFile, type ClusterTemporal } from './temporal';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
 
-export const ROLES = ['postgres', 'temporal', 'server', 'host', 'worker', 'dockerd'] as const;
+export const ROLES = ['postgres', 'temporal', 'registry', 'server', 'host', 'worker', 'dockerd'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ClusterOptions {
@@ -30,6 +31,8 @@ export interface ClusterOptions {
   temporalPort: number;
   /** 0: a free port. */
   postgresPort: number;
+  /** The registry's port on 127.0.0.1; 0: a free port. */
+  registryPort: number;
 }
 
 /** One supervised process. `up` is what the supervisor last saw; `busy` while it starts or stops it. */
@@ -46,11 +49,15 @@ interface Part {
 interface Host {
   hostId: string;
   dockerHost: string;
+  healthUrl: string;
   dockerd: Part;
   worker: Part;
 }
 
 export const controlSocket = (dir: string): string => path.join(dir, 'control.sock');
+
+/** The environment variable that hands the cluster registry's password to its servers and workers (never a file). */
+const REGISTRY_PASSWORD_ENV = 'GRADEFLOW_CLUSTER_REGISTRY_PASSWORD';
 
 /**
  * `gradeflow cluster`'s supervisor: starts the parts in order, watches their PIDs (every 500 ms), marks a
@@ -61,11 +68,15 @@ export class ClusterSupervisor {
   private readonly o: ClusterOptions;
   private readonly logs: string;
   private readonly workerToken: string;
+  /** The registry's htpasswd account: servers resolve tags and hosts pull with it. */
+  private readonly registryAuth: RegistryAuth;
   private postgresUrl = '';
   private temporalAddress = '';
-  private ports = { api: [] as number[], temporal: 0, postgres: 0 };
+  private ports = { api: [] as number[], temporal: 0, postgres: 0, registry: 0, health: [] as number[] };
+  private registryAddress = '';
   private postgres!: Part;
   private temporal!: Part;
+  private registry!: Part;
   private servers: Array<Part & { url: string }> = [];
   private hosts: Host[] = [];
   private watch?: NodeJS.Timeout;
@@ -78,6 +89,7 @@ export class ClusterSupervisor {
     this.o = o;
     this.logs = path.join(o.dir, 'logs');
     this.workerToken = o.config.workerToken ?? randomBytes(24).toString('base64url');
+    this.registryAuth = { username: 'gradeflow-cluster', password: randomBytes(18).toString('base64url') };
   }
 
   /**
@@ -100,8 +112,14 @@ export class ClusterSupervisor {
     };
     try {
       await this.choosePorts();
+      this.writeConfigs();
       this.makeParts();
       await phase([
+        // The registry holds the example graders (pushed once) before any host or server needs them.
+        async () => {
+          await phase([() => this.startPart(this.registry)]);
+          await pushGraderImages(this.registryAddress, this.registryAuth);
+        },
         async () => {
           // Temporal keeps its state in the cluster's PostgreSQL: it starts once that answers.
           await phase([() => this.startPart(this.postgres)]);
@@ -132,17 +150,46 @@ export class ClusterSupervisor {
     const pick = async (port: number): Promise<number> => (port === 0 ? freePort() : port);
     this.ports.temporal = await pick(this.o.temporalPort);
     this.ports.postgres = await pick(this.o.postgresPort);
+    this.ports.registry = await pick(this.o.registryPort);
+    for (let i = 0; i < this.o.hosts; i++) this.ports.health.push(await freePort());
+    this.registryAddress = `127.0.0.1:${this.ports.registry}`;
     for (let i = 0; i < this.o.servers; i++) this.ports.api.push(this.o.apiPort === 0 ? await freePort() : this.o.apiPort + i);
     this.postgresUrl = `postgres://postgres@127.0.0.1:${this.ports.postgres}/postgres`;
     this.temporalAddress = `127.0.0.1:${this.ports.temporal}`;
   }
 
-  /** The environment of a `gradeflow server` or `worker`: the caller's (GRADEFLOW_CONFIG…), pointed at the cluster. */
+  private serverConfigFile = (): string => path.join(this.o.dir, 'config.json');
+  private hostConfigFile = (i: number): string => path.join(this.o.dir, `host-${i + 1}`, 'config.json');
+
+  /**
+   * The config files of the servers and workers: the caller's config (GRADEFLOW_CONFIG and environment,
+   * resolved) plus the cluster registry in `registries` (its password by environment variable, never in a
+   * file), and for each worker its health endpoint on a free loopback port.
+   */
+  private writeConfigs(): void {
+    const registries = [
+      ...this.o.config.registries.filter((r) => r.host !== this.registryAddress),
+      { host: this.registryAddress, username: this.registryAuth.username, passwordEnv: REGISTRY_PASSWORD_ENV },
+    ];
+    const write = (file: string, config: object): void => {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+    };
+    write(this.serverConfigFile(), { ...this.o.config, registries });
+    this.ports.health.forEach((port, i) =>
+      write(this.hostConfigFile(i), { ...this.o.config, registries, worker: { ...this.o.config.worker, healthHost: '127.0.0.1', healthPort: port } }),
+    );
+  }
+
+  /** The environment of a `gradeflow server` or `worker`: the caller's, pointed at the cluster and its config file. */
   private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of ['DOCKER_HOST', 'GRADEFLOW_HOST_ID', 'GRADEFLOW_PUBLIC_URL', 'GRADEFLOW_API_PORT']) delete env[k];
     return {
       ...env,
+      GRADEFLOW_CONFIG: this.serverConfigFile(),
+      [REGISTRY_PASSWORD_ENV]: this.registryAuth.password,
       DATABASE_URL: this.postgresUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_NAMESPACE: this.o.config.temporal.namespace,
@@ -182,6 +229,17 @@ export class ClusterSupervisor {
       await killAndWait(this.temporal.pid, 10_000);
     });
 
+    let registry: RunningRegistry | undefined;
+    const registryDir = path.join(dir, 'registry');
+    this.registry = this.part('registry', path.join(registryDir, 'registry.log'), async (p) => {
+      // Its storage stays across restarts: the images pushed at the cluster's start are still there.
+      registry = await startRegistry({ port: this.ports.registry, dir: registryDir, auth: this.registryAuth, detached: true });
+      p.pid = registry.pid;
+    }, async () => {
+      await registry?.stop();
+      await killAndWait(this.registry.pid, 5_000);
+    });
+
     this.servers = this.ports.api.map((port, i) => {
       const url = `http://127.0.0.1:${port}`;
       const logFile = path.join(this.logs, `server-${i + 1}.log`);
@@ -208,6 +266,7 @@ export class ClusterSupervisor {
       const pidfile = path.join(hostDir, 'dockerd.pid');
       const execRoot = path.join(hostDir, 'exec');
       const dockerHost = `unix://${sock}`;
+      const healthUrl = `http://127.0.0.1:${this.ports.health[i]}/healthz`;
       const docker = new Dockerode({ socketPath: sock });
       const dockerdLog = path.join(this.logs, `dockerd-${i + 1}.log`);
       const dockerd = this.part(`dockerd ${i + 1}`, dockerdLog, async (p) => {
@@ -223,8 +282,8 @@ export class ClusterSupervisor {
           `--config-file=${daemonConfig(hostDir)}`,
         ];
         p.pid = spawnLogged('dockerd', args, process.env, dockerdLog);
+        // It starts empty: its grading host pulls each grader image from the cluster registry on first need.
         await waitReady(p.name, p.pid, dockerdLog, () => docker.ping().then(() => true, () => false));
-        await provideGraderImages(docker);
       }, async () => {
         if (pidAlive(dockerd.pid)) {
           // Containers first: a daemon stopped with containers running leaves their shims behind.
@@ -242,6 +301,7 @@ export class ClusterSupervisor {
       const serverUrl = `http://127.0.0.1:${this.ports.api[i % this.ports.api.length]}`;
       const worker = this.part(`worker ${i + 1}`, workerLog, async (p) => {
         const env = this.childEnv({
+          GRADEFLOW_CONFIG: this.hostConfigFile(i),
           DOCKER_HOST: dockerHost,
           GRADEFLOW_HOST_ID: hostId,
           GRADEFLOW_PUBLIC_URL: serverUrl,
@@ -250,11 +310,15 @@ export class ClusterSupervisor {
         });
         const offset = fileSize(workerLog);
         p.pid = spawnLogged(process.execPath, [BIN, 'worker'], env, workerLog);
-        await waitReady(p.name, p.pid, workerLog, () => logHas(workerLog, offset, 'grading host polling'));
+        // Up once it polls and its /healthz answers 200 (its Docker engine answers, its workers run).
+        await waitReady(p.name, p.pid, workerLog, async () =>
+          logHas(workerLog, offset, 'grading host polling') &&
+          fetch(healthUrl, { signal: AbortSignal.timeout(3000) }).then((r) => r.status === 200, () => false),
+        );
       }, async () => {
         await killAndWait(worker.pid, (config.worker.shutdownGraceSeconds + 30) * 1000);
       });
-      return { hostId, dockerHost, dockerd, worker };
+      return { hostId, dockerHost, healthUrl, dockerd, worker };
     });
   }
 
@@ -298,7 +362,7 @@ export class ClusterSupervisor {
   }
 
   private allParts(): Part[] {
-    return [this.postgres, this.temporal, ...this.servers, ...this.hosts.flatMap((h) => [h.dockerd, h.worker])];
+    return [this.postgres, this.temporal, this.registry, ...this.servers, ...this.hosts.flatMap((h) => [h.dockerd, h.worker])];
   }
 
   /** A part that died is a fault to survive: note it, keep the rest. */
@@ -328,6 +392,7 @@ export class ClusterSupervisor {
       let parts: Part[];
       if (role === 'postgres') parts = [this.postgres];
       else if (role === 'temporal') parts = [this.temporal];
+      else if (role === 'registry') parts = [this.registry];
       else if (role === 'server') parts = [pick(this.servers, 'server')];
       else if (role === 'dockerd') parts = [pick(this.hosts, 'host').dockerd];
       else {
@@ -367,7 +432,7 @@ export class ClusterSupervisor {
     const started = (p: Part | undefined): p is Part => p !== undefined && p.pid !== undefined;
     await Promise.all(this.hosts.map((h) => h.worker).filter(started).map((p) => this.stopPart(p)));
     await Promise.all(this.hosts.map((h) => h.dockerd).filter(started).map((p) => this.stopPart(p)));
-    await Promise.all(this.servers.filter(started).map((p) => this.stopPart(p)));
+    await Promise.all([...this.servers, this.registry].filter(started).map((p) => this.stopPart(p)));
     for (const p of [this.temporal, this.postgres].filter(started)) await this.stopPart(p);
     this.control?.close();
     rmSync(controlSocket(this.o.dir), { force: true });
@@ -418,8 +483,7 @@ export class ClusterSupervisor {
     const state = {
       api: this.servers.map((s) => s.url),
       temporal: { address: this.temporalAddress, namespace: this.o.config.temporal.namespace },
-      // TODO(step 7, registry): the cluster registry's 127.0.0.1:PORT once src/setup/registry.ts lands.
-      registry: null,
+      registry: this.registryAddress,
       database: this.postgresUrl,
       control: controlSocket(this.o.dir),
       supervisorPid: process.pid,
@@ -427,10 +491,13 @@ export class ClusterSupervisor {
       processes: {
         postgres: this.postgres.pid ?? null,
         temporal: this.temporal.pid ?? null,
+        registry: this.registry.pid ?? null,
+        registryUp: this.registry.up,
         servers: this.servers.map((s) => ({ url: s.url, pid: s.pid ?? null, up: s.up })),
         hosts: this.hosts.map((h) => ({
           hostId: h.hostId,
           dockerHost: h.dockerHost,
+          healthUrl: h.healthUrl,
           dockerdPid: h.dockerd.pid ?? null,
           workerPid: h.worker.pid ?? null,
           dockerdUp: h.dockerd.up,

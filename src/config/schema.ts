@@ -192,6 +192,20 @@ export const ConfigSchema = Type.Object(
           default: 120,
           description: 'seconds a container may keep running past its time limit before the reaper kills it (nobody is left to)',
         }),
+        healthPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description: 'port of the grading host\'s GET /healthz (Docker, polling, slots); 0: no health endpoint',
+        }),
+        healthHost: Type.String({ default: '127.0.0.1', description: 'listen address of the health endpoint' }),
+        pullRetrySeconds: Type.Integer({
+          minimum: 0,
+          maximum: 300,
+          default: 120,
+          description:
+            'how long a pull that failed for a transient reason (registry unreachable, 5xx, timeout) is tried again, with backoff, before the attempt ends as infrastructure_error, seconds; at most 300 (the grading activity\'s spare 600 s)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -3,6 +3,7 @@ import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { apiPublicUrl } from '../config/load';
 import type { GradeflowConfig } from '../config/schema';
+import { startHealthServer, type HealthServer } from '../workers/health-server';
 import { createGradingHost } from '../workers/host-workers';
 import { createReaper, type Reaper } from '../workers/reaper';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
@@ -10,6 +11,8 @@ import { installRuntime } from '../workers/runtime';
 
 export interface RunningGradingHost {
   hostId: string;
+  /** `GET /healthz` of this host, when `worker.healthPort` is set. */
+  healthUrl?: string;
   /** Removes leftover containers of this host; also runs on its own timer. */
   reaper: Reaper;
   /** Resolves when every worker of this host has stopped. */
@@ -64,13 +67,31 @@ export async function startGradingHost(
   });
   await reaper.sweep();
   reaper.start(config.worker.reapIntervalSeconds);
+  let health: HealthServer | undefined;
   const done = Promise.all(host.workers.map((w) => w.run())).then(async () => {
+    await health?.close();
     await reaper.stop();
     await Promise.all([connection.close(), clientConnection.close()]);
   });
-  opts.logger.info({ hostId: host.hostId, slots: config.worker.slots }, 'grading host polling');
+  if (config.worker.healthPort) {
+    // createGradingHost's workers: one per flavour served, in that order, then the one on the host's queue.
+    const flavours = config.worker.flavours ?? Object.keys(config.flavours);
+    health = await startHealthServer(
+      {
+        hostId: host.hostId,
+        docker: opts.docker,
+        flavourWorkers: new Map(flavours.map((f, i) => [f, host.workers[i]!])),
+        hostWorker: host.workers[host.workers.length - 1]!,
+        slots: host.slots,
+      },
+      config.worker.healthHost,
+      config.worker.healthPort,
+    );
+  }
+  opts.logger.info({ hostId: host.hostId, slots: config.worker.slots, ...(health ? { health: health.url } : {}) }, 'grading host polling');
   return {
     hostId: host.hostId,
+    ...(health ? { healthUrl: health.url } : {}),
     done,
     reaper,
     async stop() {

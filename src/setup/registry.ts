@@ -20,6 +20,7 @@ export interface RunningRegistry {
   /** `127.0.0.1:PORT`, the domain image references name. */
   address: string;
   pid: number;
+  logFile: string;
   /** The registry's log (one line per request among them), for tests that count pulls. */
   log(): string;
   /** Stop it (SIGTERM, then SIGKILL); its storage directory stays, so a registry started again on it has the same images. */
@@ -56,8 +57,11 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-/** Start a registry on 127.0.0.1:`port`, storing under `dir` (created; kept by `stop`). */
-export async function startRegistry(opts: { port: number; dir: string; auth?: RegistryAuth }): Promise<RunningRegistry> {
+/**
+ * Start a registry on 127.0.0.1:`port`, storing under `dir` (created; kept by `stop`). `detached`: in its
+ * own process group (a supervisor's Ctrl-C does not reach it; the supervisor stops it).
+ */
+export async function startRegistry(opts: { port: number; dir: string; auth?: RegistryAuth; detached?: boolean }): Promise<RunningRegistry> {
   await ensureInstalled(opts.auth !== undefined);
   mkdirSync(path.join(opts.dir, 'storage'), { recursive: true });
   const lines = [
@@ -83,7 +87,7 @@ export async function startRegistry(opts: { port: number; dir: string; auth?: Re
   writeFileSync(config, `${lines.join('\n')}\n`);
   const logFile = path.join(opts.dir, 'registry.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', out, out] });
+  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', out, out], detached: opts.detached ?? false });
   closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; ; i++) {
@@ -97,6 +101,7 @@ export async function startRegistry(opts: { port: number; dir: string; auth?: Re
   return {
     address: `127.0.0.1:${opts.port}`,
     pid: child.pid!,
+    logFile,
     log: () => readFileSync(logFile, 'utf8'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

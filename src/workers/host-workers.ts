@@ -45,6 +45,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     },
     pullPolicyFor: (flavour) => config.flavours[flavour]?.pullPolicy ?? 'if-missing',
     registries: config.registries,
+    pullRetrySeconds: config.worker.pullRetrySeconds,
     archiveLimits: config.archives,
   });
   const common = {

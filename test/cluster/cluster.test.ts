@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 
@@ -20,13 +21,14 @@ const SUM = readFileSync(path.join(PROJECT_ROOT, 'examples', 'sum-grader', 'subm
 interface State {
   api: string[];
   temporal: { address: string; namespace: string };
-  registry: string | null;
+  registry: string;
   supervisorPid: number;
   processes: {
     postgres: number;
     temporal: number;
     servers: Array<{ url: string; pid: number; up: boolean }>;
-    hosts: Array<{ hostId: string; dockerHost: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
+    registry: number;
+    hosts: Array<{ hostId: string; dockerHost: string; healthUrl: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
   };
   down: string[];
 }
@@ -55,6 +57,8 @@ let dir: string;
 let stateFile: string;
 let cluster: ChildProcess;
 let receiver: Receiver;
+/** The cluster registry's port: the platform's allowlist names its repositories, and so do submissions. */
+let registryPort: number;
 const apiKey = `cluster-${randomBytes(12).toString('hex')}`;
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const readState = (): State | undefined => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as State) : undefined);
@@ -65,12 +69,13 @@ beforeAll(async () => {
   chmodSync(dir, 0o755); // the postgres user works in it
   stateFile = path.join(dir, 'state.json');
   receiver = await startReceiver(secret);
+  registryPort = await freePort();
   const configFile = path.join(dir, 'config.json');
   writeFileSync(
     configFile,
     JSON.stringify({
       workerToken: randomBytes(24).toString('hex'),
-      platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: ['gradeflow/example-*'] }],
+      platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: [`127.0.0.1:${registryPort}/gradeflow/example-*`] }],
       callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
       worker: { shutdownGraceSeconds: 5 },
       logLevel: 'warn',
@@ -80,7 +85,7 @@ beforeAll(async () => {
   cluster = spawn(
     process.execPath,
     [BIN, 'cluster', '--hosts', '2', '--servers', '2', '--dir', path.join(dir, 'c'), '--state', stateFile,
-      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0'],
+      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0', '--registry-port', String(registryPort)],
     { env: { ...process.env, GRADEFLOW_CONFIG: configFile, GRADEFLOW_SLOTS: '4' }, stdio: ['ignore', out, out] },
   );
   await until('the state file', () => {
@@ -102,7 +107,7 @@ async function submit(api: string, workId: string): Promise<string> {
   const res = await fetch(`${api}/v1/submissions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ image: 'gradeflow/example-sum:2', work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: SUM } }),
+    body: JSON.stringify({ image: `127.0.0.1:${registryPort}/gradeflow/example-sum:2`, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: SUM } }),
   });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
@@ -131,15 +136,20 @@ describe('gradeflow cluster --hosts 2 --servers 2', () => {
     const state = readState()!;
     expect(state.api).toHaveLength(2);
     expect(state.temporal).toEqual({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), namespace: 'default' });
-    expect(state.registry).toBeNull();
+    expect(state.registry).toBe(`127.0.0.1:${registryPort}`);
     expect(state.processes.servers.map((s) => s.url)).toEqual(state.api);
     expect(state.processes.hosts.map((h) => h.hostId)).toEqual(['host-1', 'host-2']);
     expect(state.down).toEqual([]);
-    const pids = [state.processes.postgres, state.processes.temporal, ...state.processes.servers.map((s) => s.pid),
+    const pids = [state.processes.postgres, state.processes.temporal, state.processes.registry, ...state.processes.servers.map((s) => s.pid),
       ...state.processes.hosts.flatMap((h) => [h.dockerdPid, h.workerPid])];
-    expect(new Set(pids).size).toBe(8);
+    expect(new Set(pids).size).toBe(9);
     for (const pid of pids) expect(alive(pid), String(pid)).toBe(true);
     for (const url of state.api) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    for (const h of state.processes.hosts) {
+      const res = await fetch(h.healthUrl);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ hostId: h.hostId, docker: { ok: true }, polling: { ok: true, state: 'RUNNING' } });
+    }
   });
 
   it('spreads a burst of 200 submissions over both hosts, each delivered exactly once', async () => {
@@ -181,7 +191,7 @@ describe('gradeflow cluster --hosts 2 --servers 2', () => {
 
   it('stops every process it started on SIGTERM, leaving no container on its daemons', async () => {
     const state = readState()!;
-    const pids = [state.supervisorPid, state.processes.postgres, state.processes.temporal, ...state.processes.servers.map((s) => s.pid),
+    const pids = [state.supervisorPid, state.processes.postgres, state.processes.temporal, state.processes.registry, ...state.processes.servers.map((s) => s.pid),
       ...state.processes.hosts.flatMap((h) => [h.dockerdPid, h.workerPid])];
     cluster.kill('SIGTERM');
     await until('the cluster to exit', () => (cluster.exitCode !== null ? true : undefined), 120_000);

@@ -24,8 +24,10 @@ const SUM_IMAGE = EXAMPLE_IMAGE_TAGS.correctomatic;
 const AUTH = { username: 'course-ta', password: `pw-${Math.random().toString(36).slice(2)}` };
 
 const stack = useStack('registry', {
-  // One retry of an infrastructure fault (1 s apart): a failing pull ends quickly.
+  // One retry of an infrastructure fault (1 s apart), and a pull retried 3 s: a failing pull ends quickly.
   infrastructureRetries: 1,
+  worker: { hostId: `registry-${randomBytes(3).toString('hex')}`, slots: 2, shutdownGraceSeconds: 5, reapIntervalSeconds: 60, reapOverdueSeconds: 120,
+    healthPort: 0, healthHost: '127.0.0.1', pullRetrySeconds: 3 },
   flavours: {
     default: { ...STACK_LIMITS },
     always: { ...STACK_LIMITS, pullPolicy: 'always' },

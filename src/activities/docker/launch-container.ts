@@ -34,6 +34,8 @@ export interface LaunchDeps {
   pullPolicyFor(flavour: string): PullPolicy;
   /** This host's `registries` (credentials for pulls). */
   registries: readonly RegistryConfig[];
+  /** This host's `worker.pullRetrySeconds`: how long a transient pull failure is tried again (0: not). */
+  pullRetrySeconds?: number;
   archiveLimits: ArchiveLimits;
 }
 
@@ -144,7 +146,7 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   let bytes: Buffer;
   try {
     bytes = await submissionBytes(deps.submissions, spec.file, signal);
-    if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, policyOf(deps, spec), deps.registries, pull, signal);
+    if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, policyOf(deps, spec), deps.registries, pull, signal, deps.pullRetrySeconds);
   } catch (err) {
     stopHeartbeat();
     throw err;

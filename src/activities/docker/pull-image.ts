@@ -29,12 +29,53 @@ export function isPullable(image: string, registries: readonly RegistryConfig[])
 const pullFailed = (image: string, answer: string): ApplicationFailure =>
   ApplicationFailure.nonRetryable(`could not pull image "${image}": ${answer}`, ErrorTypes.ImagePullFailed);
 
+/** A pull the registry refused or could not answer; `answer` is its words as Docker passes them on. */
+class PullRefused extends Error {
+  constructor(readonly answer: string) {
+    super(answer);
+    this.name = 'PullRefused';
+  }
+}
+
 /**
- * Pull `image` into the host's daemon with the registry's credentials. Docker reports most failures
- * (401 unauthorized, manifest unknown, connection refused) in the progress stream rather than as the
- * call's status: both are read. Throws ImagePullFailed.
+ * Whether the registry's answer is worth waiting out: it could not be reached (connection refused or reset,
+ * no route, timeout) or answered 5xx / 429. An answer about the image or the credentials (401, 403,
+ * manifest or repository unknown) stays the same however long one waits.
  */
-async function pullImage(
+export function isTransientPullFailure(answer: string): boolean {
+  if (/unauthorized|authentication required|no basic auth credentials|denied|forbidden|manifest unknown|name unknown|not found|invalid reference/i.test(answer)) {
+    return false;
+  }
+  return /connection refused|connection reset|broken pipe|no route to host|network is unreachable|i\/o timeout|timeout|timed out|deadline exceeded|unexpected EOF|\bEOF\b|\b5\d\d\b|service unavailable|bad gateway|internal server error|too ?many ?requests|\b429\b/i.test(
+    answer,
+  );
+}
+
+/** How a pull's tries are spaced: 1 s, doubling, at most 15 s apart. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * One pull of `image` into the host's daemon with the registry's credentials. Docker reports most failures
+ * (401 unauthorized, manifest unknown, connection refused) in the progress stream rather than as the
+ * call's status: both are read. Throws PullRefused with the registry's answer.
+ */
+async function pullOnce(
   docker: Dockerode,
   image: string,
   registries: readonly RegistryConfig[],
@@ -44,14 +85,13 @@ async function pullImage(
   const domain = registryDomain(image)!;
   const creds = registryCredentials(registryEntry(registries, domain));
   const auth = creds ? { ...creds, serveraddress: domain } : undefined;
-  progress.status = `pulling ${image}`;
   let stream: NodeJS.ReadableStream;
   try {
     stream = (await docker.createImage(auth as never, { fromImage: image, ...(signal ? { abortSignal: signal } : {}) })) as NodeJS.ReadableStream;
   } catch (err) {
     if (isDockerStatus(err, 404) || isDockerStatus(err, 500) || isDockerStatus(err, 401) || isDockerStatus(err, 403)) {
       // docker-modem prefixes the daemon's words with its own ("(HTTP code 500) server error - ").
-      throw pullFailed(image, dockerMessage(err).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim());
+      throw new PullRefused(dockerMessage(err).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim());
     }
     throw err;
   }
@@ -65,14 +105,49 @@ async function pullImage(
       },
     );
   });
-  progress.status = undefined;
-  if (failure !== undefined) throw pullFailed(image, failure);
+  if (failure !== undefined) throw new PullRefused(failure);
+}
+
+/**
+ * Pull `image`; a transient failure (isTransientPullFailure) is tried again with backoff for up to
+ * `retrySeconds` (the host's `worker.pullRetrySeconds`), the activity heartbeating meanwhile. Throws
+ * ImagePullFailed (non-retryable) naming the image and the registry's last answer.
+ */
+async function pullImage(
+  docker: Dockerode,
+  image: string,
+  registries: readonly RegistryConfig[],
+  progress: PullProgress,
+  retrySeconds: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + retrySeconds * 1000;
+  let wait = RETRY_FIRST_MS;
+  for (let tries = 1; ; tries++) {
+    progress.status = `pulling ${image}`;
+    try {
+      await pullOnce(docker, image, registries, progress, signal);
+      progress.status = undefined;
+      return;
+    } catch (err) {
+      if (!(err instanceof PullRefused)) throw err;
+      const transient = isTransientPullFailure(err.answer);
+      if (!transient) throw pullFailed(image, err.answer);
+      if (Date.now() + wait > deadline) {
+        throw pullFailed(image, `${err.answer} (still failing after ${tries} ${tries === 1 ? 'try' : 'tries'} over ${retrySeconds} s)`);
+      }
+      progress.status = `pulling ${image}: try ${tries} failed (${err.answer}); again in ${Math.round(wait / 1000)} s`;
+      await sleep(wait, signal);
+      wait = Math.min(wait * 2, RETRY_MAX_MS);
+    }
+  }
 }
 
 /**
  * Make the image present as the policy says, before the container slot is taken (a pull holds no slot, and
  * the grading's time limit starts with the container). `always`: pull; `if-missing`: pull when Docker
- * lacks it; `never`: nothing (a missing image is ImageNotFound when inspected).
+ * lacks it; `never`: nothing (a missing image is ImageNotFound when inspected). A transient pull failure
+ * is tried again for `retrySeconds`.
  */
 export async function ensureImage(
   docker: Dockerode,
@@ -81,6 +156,7 @@ export async function ensureImage(
   registries: readonly RegistryConfig[],
   progress: PullProgress,
   signal?: AbortSignal,
+  retrySeconds = 0,
 ): Promise<void> {
   if (policy === 'never' || !isPullable(image, registries)) return;
   if (policy === 'if-missing') {
@@ -96,5 +172,5 @@ export async function ensureImage(
       );
     if (present) return;
   }
-  await pullImage(docker, image, registries, progress, signal);
+  await pullImage(docker, image, registries, progress, retrySeconds, signal);
 }
