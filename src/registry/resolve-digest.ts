@@ -55,7 +55,20 @@ async function bearerToken(challenge: Record<string, string>, basic: string | un
  * or on a registry not listed, are images local to the grading hosts and stay as they are. Throws
  * RegistryResolveError.
  */
-export async function pinImage(image: string, registries: readonly RegistryConfig[], timeoutMs: number): Promise<string> {
+export function pinImage(image: string, registries: readonly RegistryConfig[], timeoutMs: number): Promise<string> {
+  // Identical resolutions in flight at once share one request: a burst of submissions naming one tag
+  // asks the registry once, not once each (each still gets the digest the tag names during its intake).
+  const key = JSON.stringify([image, registries, timeoutMs]);
+  const pending = inFlight.get(key);
+  if (pending) return pending;
+  const resolving = resolvePin(image, registries, timeoutMs).finally(() => inFlight.delete(key));
+  inFlight.set(key, resolving);
+  return resolving;
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+async function resolvePin(image: string, registries: readonly RegistryConfig[], timeoutMs: number): Promise<string> {
   const ref = parseImageReference(image);
   const domain = registryDomain(image);
   if (ref?.kind !== 'named' || ref.digest || domain === undefined) return image;

@@ -109,7 +109,7 @@ async function submit(api: string, workId: string): Promise<string> {
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ image: `127.0.0.1:${registryPort}/gradeflow/example-sum:2`, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: SUM } }),
   });
-  expect(res.status).toBe(202);
+  expect(res.status, await res.clone().text()).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
 
