@@ -133,11 +133,14 @@ async function pullImage(
       if (!(err instanceof PullRefused)) throw err;
       const transient = isTransientPullFailure(err.answer);
       if (!transient) throw pullFailed(image, err.answer);
-      if (Date.now() + wait > deadline) {
+      // Tried until the window ends: the last try is at its end.
+      const left = deadline - Date.now();
+      if (left <= 0) {
         throw pullFailed(image, `${err.answer} (still failing after ${tries} ${tries === 1 ? 'try' : 'tries'} over ${retrySeconds} s)`);
       }
-      progress.status = `pulling ${image}: try ${tries} failed (${err.answer}); again in ${Math.round(wait / 1000)} s`;
-      await sleep(wait, signal);
+      const next = Math.min(wait, left);
+      progress.status = `pulling ${image}: try ${tries} failed (${err.answer}); again in ${Math.ceil(next / 1000)} s`;
+      await sleep(next, signal);
       wait = Math.min(wait * 2, RETRY_MAX_MS);
     }
   }
