@@ -64,6 +64,15 @@ describe('pinImage: a tag resolved to its digest through the registry API', () =
     expect(req.accept).toContain('application/vnd.oci.image.index.v1+json');
   });
 
+  it('asks once for identical resolutions in flight at once, and again for a later one', async () => {
+    const before = seen.length;
+    const pins = await Promise.all(Array.from({ length: 20 }, () => pinImage(`${host}/course/sum:1`, [{ host }], 2000)));
+    expect(new Set(pins)).toEqual(new Set([`${host}/course/sum@${DIGEST}`]));
+    expect(seen.length - before).toBe(1);
+    await pinImage(`${host}/course/sum:1`, [{ host }], 2000);
+    expect(seen.length - before).toBe(2);
+  });
+
   it('leaves local names, pinned references and registries not listed alone, asking nothing', async () => {
     const before = seen.length;
     expect(await pinImage('gradeflow/example-sum:2', [{ host }], 2000)).toBe('gradeflow/example-sum:2');
