@@ -15,6 +15,7 @@ const program = new Command()
   .option('--topology <name>', 'dev (one worker, the dev server) or cluster (`gradeflow cluster`: real Temporal, PostgreSQL, 1 and 2 grading hosts)', 'dev')
   .option('--slots <n>', 'cluster: container slots per grading host', String(CLUSTER_DEFAULTS.slots))
   .option('--servers <n>', 'cluster: gradeflow servers', String(CLUSTER_DEFAULTS.servers))
+  .option('--idle <seconds>', 'cluster: seconds of the idle cluster measured as the background (0 to skip)', String(CLUSTER_DEFAULTS.idleSeconds))
   .option('--workload <names>', 'trivial,cpu', 'trivial,cpu')
   .option('--concurrency <list>', 'container slots to measure, e.g. 1,2,4', '1,2,4')
   .option('--items <n>', 'items per cell (default: 200 trivial, 40 cpu; cluster: 100 and 20 per topology and way)')
@@ -65,6 +66,7 @@ if (o.topology === 'cluster') {
     rounds: explicit('rounds') ? Number(o.rounds) : CLUSTER_DEFAULTS.rounds,
     latencyItems: explicit('latencyItems') ? Number(o.latencyItems) : CLUSTER_DEFAULTS.latencyItems,
     floor: explicit('floor') ? Number(o.floor) : CLUSTER_DEFAULTS.floor,
+    idleSeconds: Number(o.idle),
     slots: Number(o.slots),
     servers: Number(o.servers),
     log,

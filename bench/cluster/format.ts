@@ -32,6 +32,25 @@ export function formatClusterResult(r: ClusterBenchResult): string {
         ` (grading hosts' dockerd, not counted: ${c.dockerd} s)`,
     );
   }
+  if (cp?.marginalCpuSecondsPerGrading) {
+    const m = cp.marginalCpuSecondsPerGrading;
+    lines.push(`  less the idle background: ${m.controlPlane} s = servers ${m.servers} + workers ${m.workers} + temporal ${m.temporal} + postgres ${m.postgres}`);
+  }
+  if (r.idle) {
+    const i = r.idle;
+    lines.push(
+      `idle cluster (${i.seconds} s, nothing submitted): control plane ${i.cpuCores.controlPlane} cores (servers ${i.cpuCores.servers}, workers ${i.cpuCores.workers}, ` +
+        `temporal ${i.cpuCores.temporal}, postgres ${i.cpuCores.postgres}); ${i.commitsPerS} commits/s, ${i.walBytesPerS} B/s of WAL`,
+    );
+  }
+  if (r.database) {
+    const d = r.database;
+    lines.push(
+      `PostgreSQL per grading (${d.gradings} gradings): ${Object.entries(d.bytesPerGrading).map(([db, b]) => `${db} ${b} B`).join(', ')}; ` +
+        `WAL ${d.walBytesPerGrading} B; ${d.commitsPerGrading} commits` +
+        (d.marginalCommitsPerGrading !== undefined ? `; less the idle background: WAL ${d.marginalWalBytesPerGrading} B, ${d.marginalCommitsPerGrading} commits` : ''),
+    );
+  }
   if (r.floor) {
     const f = r.floor.cpuSecondsPerWorkflow;
     lines.push(

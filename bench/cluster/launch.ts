@@ -82,10 +82,18 @@ export async function launchCluster(o: { hosts: number; servers: number; slots: 
   );
   const readState = (): ClusterState | undefined => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState) : undefined);
   const clusterLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  // Stopped by a signal, it ends with that signal (no exit code).
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  // The bench stopped by Ctrl-C or SIGTERM stops the cluster first: a child process outlives its parent otherwise.
+  const onSignal = (signal: NodeJS.Signals) => void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!exited()) {
       child.kill('SIGTERM');
-      await until('the cluster to stop', () => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 180_000).catch(() => {
+      await until('the cluster to stop', () => (exited() ? true : undefined), 180_000).catch(() => {
         child.kill('SIGKILL');
       });
     }
@@ -94,7 +102,7 @@ export async function launchCluster(o: { hosts: number; servers: number; slots: 
   const begin = Date.now();
   try {
     await until('the cluster\'s state file', () => {
-      if (child.exitCode !== null) throw new Error(`gradeflow cluster exited with ${child.exitCode}:\n${clusterLog()}`);
+      if (exited()) throw new Error(`gradeflow cluster exited (${child.exitCode ?? child.signalCode}):\n${clusterLog()}`);
       return readState();
     }, 600_000);
   } catch (err) {

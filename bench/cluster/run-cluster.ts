@@ -7,6 +7,7 @@ import { postJson } from '../http-client';
 import { percentile, ProcessWatch } from '../measure';
 import { rawGrading } from '../raw';
 import { calibrateCpu, pool, round, SCRIPTS, stats, type Stats, type Workload } from '../run';
+import { growth, snapshotDatabase, type DatabaseGrowth } from './database-growth';
 import { CLUSTER_BENCH_IMAGE, provideBenchImage } from './images';
 import { launchCluster, type ClusterState, type RunningCluster } from './launch';
 import { LoadWatch, type MachineLoad } from './machine-load';
@@ -19,6 +20,8 @@ export interface ClusterBenchOptions {
   rounds: number;
   /** One-at-a-time gradings of each way, for the overhead (0 to skip). */
   latencyItems: number;
+  /** Seconds of an idle cluster (nothing submitted) whose CPU and database writes are the background to subtract (0 to skip). */
+  idleSeconds: number;
   /** Workflows of the Temporal floor on the cluster's server (0 to skip). */
   floor: number;
   /** Container slots per grading host. */
@@ -34,6 +37,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterBenchOptions, 'log' | 'onPartial'> = 
   items: { trivial: 100, cpu: 20 },
   rounds: 4,
   latencyItems: 40,
+  idleSeconds: 30,
   floor: 300,
   slots: 2,
   servers: 2,
@@ -71,14 +75,21 @@ export interface ClusterBenchResult {
   cells: TopologyCell[];
   /** Throughput with two grading hosts over one, per workload: gradeflow's, and raw Docker's on the same two daemons. */
   scaleOut: Array<{ workload: Workload; gradeflow: number; raw: number }>;
+  /** The idle cluster's background (pollers, heartbeats, Temporal's timers and queues): per second. */
+  idle?: { seconds: number; cpuCores: Record<CpuGroup | 'controlPlane', number>; walBytesPerS: number; commitsPerS: number };
   controlPlane?: {
     gradings: number;
+    /** Over gradeflow's rounds, background included. */
     cpuSecondsPerGrading: Record<CpuGroup | 'controlPlane', number>;
+    /** The same less the idle background over the same seconds: what one more grading costs. */
+    marginalCpuSecondsPerGrading?: Record<CpuGroup | 'controlPlane', number>;
     /** Temporal + PostgreSQL per grading, next to the same per floor workflow. */
     temporalAndPostgresPerGrading: number;
     floorTemporalAndPostgresPerWorkflow?: number;
     ratioToFloor?: number;
   };
+  /** PostgreSQL's growth per grading over the throughput cells (every grading of the window, warm-ups included). */
+  database?: DatabaseGrowth & { gradings: number; marginalWalBytesPerGrading?: number; marginalCommitsPerGrading?: number };
   floor?: FloorResult;
   latency?: { items: number; raw: Stats; gradeflow: Stats; overheadP50Ms: number; overheadP95Ms: number };
   /** The machine while the throughput cells ran, and over the whole run. */
@@ -89,6 +100,8 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 class ClusterApi {
   private next = 0;
+  /** Submissions accepted so far. */
+  posted = 0;
   constructor(
     private readonly cluster: RunningCluster,
     private readonly receiver: Receiver,
@@ -109,6 +122,7 @@ class ClusterApi {
       file: { name: 'grade.sh', content_base64: Buffer.from(script).toString('base64') },
     });
     if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${res.body}`);
+    this.posted++;
     return { id: (JSON.parse(res.body) as { id: string }).id, sentAt };
   }
 
@@ -225,6 +239,28 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     await rawBatch(daemons, 2, SCRIPTS.trivial(), 1);
     await api.batch(4 * options.servers, SCRIPTS.trivial(), 4);
 
+    if (options.idleSeconds > 0) {
+      const watch = new ProcessWatch();
+      watchCluster(watch, cluster.state(), 2);
+      const before = await snapshotDatabase(state.processes.postgres);
+      watch.start();
+      const begin = performance.now();
+      await new Promise((r) => setTimeout(r, options.idleSeconds * 1000));
+      watch.stop();
+      const seconds = (performance.now() - begin) / 1000;
+      await new Promise((r) => setTimeout(r, 1500)); // the last commits reach PostgreSQL's statistics
+      const after = await snapshotDatabase(state.processes.postgres);
+      const rates = perGrading(grouped(watch.takeCpu()), seconds); // per second, here
+      watch.close();
+      result.idle = {
+        seconds: round(seconds),
+        cpuCores: rates,
+        walBytesPerS: Math.round((after.walBytes - before.walBytes) / seconds),
+        commitsPerS: round((after.commits - before.commits) / seconds, 1),
+      };
+      log(`idle cluster: ${rates.controlPlane} cores of control plane, ${result.idle.commitsPerS} commits/s, ${result.idle.walBytesPerS} B/s of WAL`);
+    }
+
     let hostsUp = 2;
     const useHosts = async (hosts: number) => {
       if (hosts === hostsUp) return;
@@ -238,13 +274,15 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     };
 
     const cellKey = (w: Workload, h: number) => `${w}/${h}`;
-    const acc = new Map<string, { raw: { wallMs: number; latencies: number[] }; gf: { wallMs: number; latencies: number[]; ids: string[] }; gfWatch: ProcessWatch; rawWatch: ProcessWatch }>();
+    const acc = new Map<string, { raw: { wallMs: number; latencies: number[] }; gf: { wallMs: number; watchedMs: number; latencies: number[]; ids: string[] }; gfWatch: ProcessWatch; rawWatch: ProcessWatch }>();
     for (const w of options.workloads) {
       for (const h of [1, 2]) {
-        acc.set(cellKey(w, h), { raw: { wallMs: 0, latencies: [] }, gf: { wallMs: 0, latencies: [], ids: [] }, gfWatch: new ProcessWatch(), rawWatch: new ProcessWatch() });
+        acc.set(cellKey(w, h), { raw: { wallMs: 0, latencies: [] }, gf: { wallMs: 0, watchedMs: 0, latencies: [], ids: [] }, gfWatch: new ProcessWatch(), rawWatch: new ProcessWatch() });
       }
     }
     const throughputLoad = new LoadWatch();
+    const dbBefore = await snapshotDatabase(state.processes.postgres);
+    const postedBefore = api.posted;
     for (let r = 0; r < options.rounds; r++) {
       for (const hosts of r % 2 === 0 ? [1, 2] : [2, 1]) {
         await useHosts(hosts);
@@ -265,8 +303,10 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
           const doGradeflow = async () => {
             watchCluster(cell.gfWatch, cluster.state(), hosts);
             cell.gfWatch.start();
+            const watchedFrom = performance.now();
             const b = await api.batch(perRound, script, hosts * options.slots * 2);
             cell.gfWatch.stop();
+            cell.gf.watchedMs += performance.now() - watchedFrom;
             cell.gf.wallMs += b.wallMs;
             cell.gf.latencies.push(...b.latencies);
             cell.gf.ids.push(...b.ids);
@@ -283,9 +323,18 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
       }
     }
     result.load.throughput = throughputLoad.stop();
+    await new Promise((r) => setTimeout(r, 1500)); // the last commits reach PostgreSQL's statistics
+    const windowGradings = api.posted - postedBefore;
+    result.database = { gradings: windowGradings, ...growth(dbBefore, await snapshotDatabase(state.processes.postgres), windowGradings) };
+    if (result.idle) {
+      const background = result.load.throughput.seconds + 1.5;
+      result.database.marginalWalBytesPerGrading = Math.round(result.database.walBytesPerGrading - (result.idle.walBytesPerS * background) / windowGradings);
+      result.database.marginalCommitsPerGrading = round(result.database.commitsPerGrading - (result.idle.commitsPerS * background) / windowGradings, 1);
+    }
 
     const totals: Record<CpuGroup, number> = { servers: 0, workers: 0, temporal: 0, postgres: 0, dockerd: 0 };
     let gradings = 0;
+    let watchedS = 0;
     for (const workload of options.workloads) {
       for (const hosts of [1, 2]) {
         const cell = acc.get(cellKey(workload, hosts))!;
@@ -297,6 +346,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
         cell.rawWatch.close();
         for (const k of Object.keys(totals) as CpuGroup[]) totals[k] += cpu[k];
         gradings += n;
+        watchedS += cell.gf.watchedMs / 1000;
         const attemptsPerHost: Record<string, number> = {};
         for (const id of cell.gf.ids) for (const host of await api.attemptHosts(id)) attemptsPerHost[host] = (attemptsPerHost[host] ?? 0) + 1;
         const raw = stats(cell.raw.latencies, cell.raw.latencies.length, cell.raw.wallMs);
@@ -325,6 +375,11 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     if (gradings > 0) {
       const cpu = perGrading(totals, gradings);
       result.controlPlane = { gradings, cpuSecondsPerGrading: cpu, temporalAndPostgresPerGrading: round(cpu.temporal + cpu.postgres, 4) };
+      if (result.idle) {
+        const idle = result.idle.cpuCores;
+        const marginal = Object.fromEntries((Object.keys(totals) as CpuGroup[]).map((k) => [k, Math.max(0, totals[k] - idle[k] * watchedS)])) as Record<CpuGroup, number>;
+        result.controlPlane.marginalCpuSecondsPerGrading = perGrading(marginal, gradings);
+      }
     }
     partial();
     for (const c of result.cells) log(`${c.workload}, ${c.hosts} host(s): raw ${c.raw.throughputPerS}/s, gradeflow ${c.gradeflow.throughputPerS}/s (${c.ratio} ×)`);

@@ -15,6 +15,7 @@ describe('cluster benchmark smoke run', () => {
       items: { trivial: 6, cpu: 2 },
       rounds: 2,
       latencyItems: 2,
+      idleSeconds: 3,
       floor: 5,
       slots: 2,
       servers: 2,
@@ -38,6 +39,14 @@ describe('cluster benchmark smoke run', () => {
     const cp = result.controlPlane!;
     expect(cp.gradings).toBe(16);
     for (const part of ['servers', 'workers', 'temporal', 'postgres'] as const) expect(cp.cpuSecondsPerGrading[part], part).toBeGreaterThan(0);
+    expect(result.idle!.cpuCores.temporal).toBeGreaterThan(0);
+    expect(result.idle!.commitsPerS).toBeGreaterThanOrEqual(0);
+    expect(cp.marginalCpuSecondsPerGrading!.controlPlane).toBeGreaterThanOrEqual(0);
+    expect(typeof result.database!.marginalCommitsPerGrading).toBe('number');
+    expect(result.database!.gradings).toBeGreaterThanOrEqual(16);
+    expect(result.database!.walBytesPerGrading).toBeGreaterThan(0);
+    expect(result.database!.commitsPerGrading).toBeGreaterThan(0);
+    expect(Object.keys(result.database!.bytesPerGrading)).toEqual(expect.arrayContaining(['postgres', 'temporal', 'temporal_visibility']));
     expect(result.floor).toMatchObject({ workflows: 5 });
     expect(result.floor!.cpuSecondsPerWorkflow.temporal).toBeGreaterThan(0);
     expect(result.floor!.cpuSecondsPerWorkflow.postgres).toBeGreaterThan(0);
@@ -48,7 +57,7 @@ describe('cluster benchmark smoke run', () => {
     expect(result.load.throughput!.coresBusy).toBeGreaterThan(0);
     expect(result.load.run!.seconds).toBeGreaterThan(0);
     const text = formatClusterResult(result);
-    for (const part of ['scale-out trivial', 'scale-out cpu', 'control plane CPU per grading', 'temporal floor on the same server', 'overhead p50']) {
+    for (const part of ['idle cluster', 'less the idle background', 'PostgreSQL per grading', 'scale-out trivial', 'scale-out cpu', 'control plane CPU per grading', 'temporal floor on the same server', 'overhead p50']) {
       expect(text).toContain(part);
     }
     expect(lines.join('\n')).toContain('1 grading host up');
