@@ -22,7 +22,10 @@ function readStat(pid: number): ProcStat | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+    // utime + stime, and cutime + cstime: the CPU of children it has reaped (PostgreSQL's ended backends,
+    // a server's ended helpers) stays in the tree's count when they leave it.
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+    return { pid, ppid: Number(fields[1]), cpuTicks: utime! + stime! + cutime! + cstime! };
   } catch {
     return undefined;
   }

@@ -62,7 +62,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   splitCores: false,
 };
 
-interface Stats {
+export interface Stats {
   throughputPerS: number;
   p50Ms: number;
   p95Ms: number;
@@ -121,12 +121,12 @@ export interface BenchResult {
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
 }
 
-const SCRIPTS = {
+export const SCRIPTS = {
   trivial: () => `echo '{"success": true, "grade": 1}'\n`,
   cpu: (iterations: number) => `awk 'BEGIN { for (i = 0; i < ${iterations}; i++) s += i; print "{\\"success\\": true, \\"grade\\": 1}" }'\n`,
 };
 
-function stats(latencies: number[], items: number, wallMs: number): Stats {
+export function stats(latencies: number[], items: number, wallMs: number): Stats {
   return {
     throughputPerS: round((items / wallMs) * 1000, 2),
     p50Ms: round(percentile(latencies, 50)),
@@ -135,10 +135,10 @@ function stats(latencies: number[], items: number, wallMs: number): Stats {
   };
 }
 
-const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Run `fn` over `items` with at most `concurrency` at once. */
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -249,7 +249,7 @@ async function rawBatch(docker: Dockerode, n: number, script: string, concurrenc
 }
 
 /** Iterations of the awk loop that burn about one second of CPU in a container here. */
-async function calibrateCpu(docker: Dockerode): Promise<number> {
+export async function calibrateCpu(docker: Dockerode): Promise<number> {
   const small = 2_000_000;
   await rawGrading(docker, BENCH_IMAGE.tag, SCRIPTS.cpu(small)); // warm-up
   const a = (await rawGrading(docker, BENCH_IMAGE.tag, SCRIPTS.cpu(small))).ms;
@@ -373,7 +373,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
 
     if (options.floor > 0) {
-      result.floor = await measureFloor(stack.temporalAddress, stack.pids().temporal, options.floor, 8);
+      result.floor = await measureFloor(stack.temporalAddress, { temporal: stack.pids().temporal }, options.floor, 8);
       partial(result);
       log(`temporal floor: ${result.floor.perS} workflows/s, temporal ${result.floor.cpuSecondsPerWorkflow.temporal ?? '?'} s and SDK ${result.floor.cpuSecondsPerWorkflow.sdk} s of CPU per workflow`);
     }

@@ -9,8 +9,11 @@ import { FLOOR_ACTIVITY_QUEUE, floorActivities } from './activities';
 export interface FloorResult {
   workflows: number;
   perS: number;
-  /** CPU seconds per workflow: the Temporal server (when it is the bench's own), and the SDK (client and both workers, this process). */
-  cpuSecondsPerWorkflow: { temporal?: number; sdk: number };
+  /**
+   * CPU seconds per workflow: each watched process tree (the Temporal server when it is the bench's own,
+   * its PostgreSQL on the cluster), and the SDK (client and both workers, this process).
+   */
+  cpuSecondsPerWorkflow: { temporal?: number; postgres?: number; sdk: number };
 }
 
 /**
@@ -18,7 +21,12 @@ export interface FloorResult {
  * bench: start (eager), one activity on another queue, one local activity, complete, `n` of them with
  * `concurrency` in flight. Nothing of gradeflow runs: the floor under gradeflow's Temporal CPU.
  */
-export async function measureFloor(temporalAddress: string, temporalPid: number | undefined, n: number, concurrency: number): Promise<FloorResult> {
+export async function measureFloor(
+  temporalAddress: string,
+  watched: { temporal?: number; postgres?: number },
+  n: number,
+  concurrency: number,
+): Promise<FloorResult> {
   const taskQueue = `bench-floor-${randomUUID().slice(0, 8)}`;
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const workflowWorker = await Worker.create({
@@ -32,7 +40,7 @@ export async function measureFloor(temporalAddress: string, temporalPid: number 
   // Eager start needs the client on the workers' connection, as gradeflow's server has it.
   const client = new Client({ connection: nativeConnection });
   const watch = new ProcessWatch();
-  if (temporalPid) watch.watch('temporal', temporalPid);
+  for (const [name, pid] of Object.entries(watched)) if (pid) watch.watch(name, pid);
   const run = async (count: number): Promise<void> => {
     let next = 0;
     await Promise.all(
@@ -58,7 +66,7 @@ export async function measureFloor(temporalAddress: string, temporalPid: number 
       workflows: n,
       perS: Math.round((n / seconds) * 10) / 10,
       cpuSecondsPerWorkflow: {
-        ...(cpu.temporal !== undefined ? { temporal: Math.round((cpu.temporal / n) * 10000) / 10000 } : {}),
+        ...Object.fromEntries(Object.entries(cpu).map(([name, seconds]) => [name, Math.round((seconds / n) * 10000) / 10000])),
         sdk: Math.round(((sdk.user + sdk.system) / 1e6 / n) * 10000) / 10000,
       },
     };
