@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  alive,
   deliveryCounts,
   pause,
   startClusterProcess,
@@ -89,10 +90,17 @@ async function gradingOn(index: number, n: number): Promise<{ accepted: Accepted
   return { accepted, there };
 }
 
+/** ms from `t0` (performance.now()) to the last first callback of these work_ids: how long the fault held them up. */
+function lastArrivalAfter(t0: number, accepted: Accepted[]): number {
+  return Math.round(Math.max(...accepted.map((a) => cluster.receiver.arrivals.get(a.workId)![0]!)) - t0);
+}
+
 async function expectHealed(): Promise<void> {
   const s = await cluster.waitForState('every part up', (st) => st.down.length === 0);
   expect(s.down).toEqual([]);
   expect(cluster.child.exitCode).toBeNull();
+  const pids = [s.processes.postgres, s.processes.temporal, ...s.processes.servers.map((x) => x.pid), ...s.processes.hosts.flatMap((h) => [h.dockerdPid, h.workerPid])];
+  for (const pid of pids) expect(alive(pid), String(pid)).toBe(true);
 }
 
 describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
@@ -100,10 +108,12 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
     const before = cluster.state();
     // 8 slow gradings over 2 × 4 slots: host-1 gets some.
     const { accepted, there } = await gradingOn(1, 8);
+    const killedAt = performance.now();
     process.kill(before.processes.hosts[0]!.workerPid, 'SIGKILL');
     await cluster.waitForState('worker 1 marked down', (s) => s.down.includes('worker 1'));
 
     const hostsOf = await expectDeliveredOnce(accepted);
+    console.log(`host fault: ${there.length} gradings moved to host-2; last of 8 delivered ${lastArrivalAfter(killedAt, accepted)} ms after the kill`);
     for (const id of there) expect(hostsOf.get(id), id).toEqual(['host-2']);
     // The dead host's containers are still on its daemon: nobody was left to remove them.
     const left = (await cluster.containers(1)).map((c) => c.Labels['dev.gradeflow.submission']);
@@ -120,11 +130,13 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
   it('a grading host SIGKILLed with its Docker daemon mid-grade: graded on the other host; nothing left once it is back', async () => {
     const before = cluster.state();
     const { accepted, there } = await gradingOn(1, 8);
+    const killedAt = performance.now();
     process.kill(before.processes.hosts[0]!.workerPid, 'SIGKILL');
     process.kill(before.processes.hosts[0]!.dockerdPid, 'SIGKILL');
     await cluster.waitForState('host 1 marked down', (s) => s.down.includes('worker 1') && s.down.includes('dockerd 1'));
 
     const hostsOf = await expectDeliveredOnce(accepted);
+    console.log(`host + daemon fault: ${there.length} gradings moved to host-2; last of 8 delivered ${lastArrivalAfter(killedAt, accepted)} ms after the kill`);
     for (const id of there) expect(hostsOf.get(id), id).toEqual(['host-2']);
 
     const message = await cluster.restart('host', 1);
@@ -137,12 +149,15 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
   it('a Docker daemon SIGKILLed mid-grade and restarted: graded once, by whichever host; no container leaked', async () => {
     const before = cluster.state();
     const { accepted } = await gradingOn(1, 8);
+    const killedAt = performance.now();
     process.kill(before.processes.hosts[0]!.dockerdPid, 'SIGKILL');
     await cluster.waitForState('dockerd 1 marked down', (s) => s.down.includes('dockerd 1'));
     await pause(2000);
     expect(await cluster.restart('dockerd', 1)).toContain('dockerd 1 is up');
 
-    await expectDeliveredOnce(accepted);
+    const hostsOf = await expectDeliveredOnce(accepted);
+    const graded = [...hostsOf.values()].flat();
+    console.log(`daemon fault: graded on host-1 ${graded.filter((h) => h === 'host-1').length}, host-2 ${graded.filter((h) => h === 'host-2').length}; last of 8 delivered ${lastArrivalAfter(killedAt, accepted)} ms after the kill`);
     // The containers of attempts that are over go with the host's periodic sweep, or its own cleanup.
     await until('no container left on host-1', async () => ((await cluster.containers(1)).length === 0 ? true : undefined), 90_000);
     expect(await cluster.containers(2)).toEqual([]);
@@ -152,9 +167,11 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
   it('one of two API servers SIGKILLed during a burst of POSTs: clients fail over; every accepted submission graded once', async () => {
     const before = cluster.state();
     let killed = false;
+    let killedAt = 0;
     const accepted = await burst(workIds(80, 'api'), QUICK, (_a, count) => {
       if (count === 15 && !killed) {
         killed = true;
+        killedAt = performance.now();
         process.kill(before.processes.servers[0]!.pid, 'SIGKILL');
       }
     });
@@ -164,6 +181,7 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
     for (const a of accepted) for (const x of a.answers) expect([0, 200, 202, 503], JSON.stringify(x)).toContain(x.status);
 
     await expectDeliveredOnce(accepted);
+    console.log(`API fault: last of 80 delivered ${lastArrivalAfter(killedAt, accepted)} ms after the kill`);
     expect(await cluster.restart('server', 1)).toContain('server 1 is up');
     await expectHealed();
   }, 300_000);
@@ -173,13 +191,16 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
     const ids = workIds(60, 'temporal');
     const accepting = burst(ids, QUICK);
     await until('the first callbacks', () => (ids.filter((w) => cluster.receiver.messages.has(w)).length >= 5 ? true : undefined), 120_000);
+    const killedAt = performance.now();
     process.kill(before.processes.temporal, 'SIGKILL');
     await cluster.waitForState('temporal marked down', (s) => s.down.includes('temporal'));
     await pause(3000);
     expect(await cluster.restart('temporal')).toContain('temporal is up');
 
+    const restartedAt = performance.now();
     const accepted = await accepting;
     await expectDeliveredOnce(accepted);
+    console.log(`Temporal fault: restarted ${Math.round(restartedAt - killedAt)} ms after the kill; last of 60 delivered ${lastArrivalAfter(restartedAt, accepted)} ms after the restart`);
     await expectHealed();
   }, 300_000);
 
@@ -194,6 +215,7 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
       if (restarted) after++;
     }
     expect(await restarting).toContain('postgres is up');
+    const restartedAt = performance.now();
     const accepted = await Promise.all(pending);
     const answers = accepted.flatMap((a) => a.answers);
     const unavailable = answers.filter((x) => x.status === 503);
@@ -203,6 +225,7 @@ describe('faults on gradeflow cluster --hosts 2 --servers 2', () => {
     for (const x of unavailable) expect(Number(x.retryAfter), JSON.stringify(x)).toBeGreaterThan(0);
 
     await expectDeliveredOnce(accepted);
+    console.log(`PostgreSQL fault: last delivered ${lastArrivalAfter(restartedAt, accepted)} ms after the restart`);
     await expectHealed();
   }, 300_000);
 });

@@ -16,7 +16,7 @@ import { startReceiver, type Receiver } from './receiver';
  */
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
-export const SUM_IMAGE = 'gradeflow/example-sum:2';
+const SUM_IMAGE = 'gradeflow/example-sum:2';
 
 /** The state file `gradeflow cluster --state` writes (the fields the tests read). */
 export interface ClusterState {
