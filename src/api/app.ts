@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import { createPlatformAuth } from './auth';
 import type { AppDeps } from './deps';
+import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
 import { registerFileRoutes } from './routes/files';
@@ -23,9 +24,16 @@ export type { AppDeps } from './deps';
  */
 const MAX_PARAM_LENGTH = 1024;
 
+/** Seconds a platform waits before repeating a request the database could not serve (a restart takes a few). */
+const DATABASE_RETRY_AFTER_S = 2;
+
 /** Map Fastify's own errors (body limits, bad JSON, multipart limits) onto the API's error shape. */
 function toApiError(err: FastifyError): ApiError {
   if (err instanceof ApiError) return err;
+  // A database restarting or out of reach: the platform sends the request again (a repeat with its work_id is harmless).
+  if (isDatabaseUnavailable(err)) {
+    return new ApiError(503, 'database_unavailable', 'the database is not answering; send the request again shortly', undefined, DATABASE_RETRY_AFTER_S);
+  }
   switch (err.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

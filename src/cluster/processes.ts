@@ -80,11 +80,14 @@ export function logHas(logFile: string, offset: number, text: string): boolean {
 
 /**
  * Unmount `dir` when something is mounted on it. dockerd bind-mounts its data root on itself and undoes it
- * on a clean stop, but not after a SIGKILL (nor a later daemon that found the mount already there).
+ * on a clean stop, but not after a SIGKILL (nor a later daemon that found the mount already there, and
+ * stacked its own on it).
  */
 export function unmountIfMounted(dir: string): void {
-  const mounted = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[1] === dir);
-  if (mounted) spawnSync('umount', [dir]);
+  const mounted = (): boolean =>
+    readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === dir);
+  // Each daemon started after a SIGKILL stacks one more: undo them all (bounded, should umount fail).
+  for (let i = 0; i < 10 && mounted(); i++) spawnSync('umount', [dir]);
 }

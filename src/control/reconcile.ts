@@ -3,6 +3,9 @@ import type { SubmissionStore } from '../store/submissions';
 import type { WorkflowStarter } from './workflow-starter';
 import { periodic } from '../shared/periodic';
 
+/** A row younger than this may still be being started by the server that stored it: left alone. */
+const UNCONFIRMED_AFTER_MS = 5000;
+
 /**
  * The reconcile loop: submissions accepted but never started (a start failed, or the server stopped
  * first) stay `received` in the database; they are enqueued on the starter again, at boot and then every
@@ -20,7 +23,7 @@ export function createReconcileLoop(deps: {
 
   /** One pass: enqueue every stored, unstarted submission the starter does not already hold. */
   async function reconcile(): Promise<void> {
-    for (const sub of await store.listReceived(deps.batch)) {
+    for (const sub of await store.listReceived(UNCONFIRMED_AFTER_MS, deps.batch)) {
       if (starter.has(sub.id)) continue;
       log.warn({ submission: sub.id }, 'starting a stored submission whose workflow start was not confirmed');
       starter.enqueue(sub);

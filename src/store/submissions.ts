@@ -130,12 +130,12 @@ export function createSubmissionStore(db: Db) {
       return rows[0] ? toSubmission(rows[0]) : undefined;
     },
 
-    /** Submissions stored but whose workflow start was never confirmed (e.g. the server died in between). */
-    async listReceived(olderThanMs: number): Promise<Submission[]> {
+    /** Submissions stored `olderThanMs` ago or more whose workflow start was never confirmed (e.g. the server died in between); the oldest `limit`. */
+    async listReceived(olderThanMs: number, limit: number): Promise<Submission[]> {
       const rows = await db.query<Row>(
         `SELECT * FROM submissions WHERE status = 'received' AND created_at < now() - ($1::text || ' milliseconds')::interval
-         ORDER BY created_at LIMIT 1000`,
-        [String(olderThanMs)],
+         ORDER BY created_at LIMIT $2`,
+        [String(olderThanMs), limit],
       );
       return rows.map(toSubmission);
     },

@@ -84,9 +84,9 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     const s = newSubmission();
     await store.create(s);
     await db.query(`UPDATE submissions SET created_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
-    expect((await store.listReceived(5000)).map((r) => r.id)).toContain(s.id);
+    expect((await store.listReceived(5000, 1000)).map((r) => r.id)).toContain(s.id);
     await store.markQueued([s.id]);
-    expect((await store.listReceived(5000)).map((r) => r.id)).not.toContain(s.id);
+    expect((await store.listReceived(5000, 1000)).map((r) => r.id)).not.toContain(s.id);
   });
 
   it('records attempts idempotently and lets only the latest attempt set the status', async () => {
