@@ -6,6 +6,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { LABELS } from '../../src/activities/docker/container-options';
 import { controlSocket, requestRestart, type Role } from '../../src/cluster/supervisor';
+import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { startReceiver, type Receiver } from './receiver';
 
@@ -16,7 +17,6 @@ import { startReceiver, type Receiver } from './receiver';
  */
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
-const SUM_IMAGE = 'gradeflow/example-sum:2';
 
 /** The state file `gradeflow cluster --state` writes (the fields the tests read). */
 export interface ClusterState {
@@ -97,11 +97,14 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
   const apiKey = `cluster-${randomBytes(12).toString('hex')}`;
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const receiver: Receiver = await startReceiver(secret);
+  // The cluster's registry holds the example graders; its daemons start empty and pull by digest.
+  const registry = `127.0.0.1:${await freePort()}`;
+  const sumImage = `${registry}/gradeflow/example-sum:2`;
   writeFileSync(
     configFile,
     JSON.stringify({
       workerToken: randomBytes(24).toString('hex'),
-      platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: ['gradeflow/example-*'] }],
+      platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: [`${registry}/gradeflow/example-*`] }],
       callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
       worker: { shutdownGraceSeconds: 5 },
       logLevel: 'warn',
@@ -114,7 +117,7 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
   const child: ChildProcess = spawn(
     process.execPath,
     [BIN, 'cluster', '--hosts', String(o.hosts ?? 2), '--servers', String(o.servers ?? 2), '--dir', clusterDir, '--state', stateFile,
-      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0'],
+      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0', '--registry-port', registry.split(':')[1]!],
     { env: { ...process.env, GRADEFLOW_CONFIG: configFile, GRADEFLOW_SLOTS: String(o.slots ?? 4) }, stdio: ['ignore', out, out] },
   );
   const started = Date.now();
@@ -165,7 +168,7 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
         const res = await fetch(`${api}/v1/submissions`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ image: SUM_IMAGE, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: content } }),
+          body: JSON.stringify({ image: sumImage, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: content } }),
           signal: AbortSignal.timeout(30_000),
         });
         const body = (await res.json().catch(() => ({}))) as { id?: string };
