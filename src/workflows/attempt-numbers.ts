@@ -46,5 +46,6 @@ function addMissingSearchAttributes(fromDatabase: KeywordAttribute[]): void {
 
 /** The record refused the attempt's number: another run recorded it (see `ErrorTypes.AttemptTaken`). */
 export function attemptTaken(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorTypes.AttemptTaken;
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === ErrorTypes.AttemptTaken;
 }
