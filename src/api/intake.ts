@@ -130,7 +130,7 @@ export function checkImageAllowed(value: unknown, platform: PlatformConfig, fiel
 }
 
 /** A priority: 1 (urgent) … 5, a number or (a form field) its digit; absent: the configured default. */
-export function checkPriority(value: unknown, fallback: number, field = 'priority'): number {
+function checkPriority(value: unknown, fallback: number, field = 'priority'): number {
   if (isAbsent(value)) return fallback;
   const n = typeof value === 'string' && /^[1-5]$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 5) throw invalid(field, 'must be an integer from 1 (urgent) to 5');

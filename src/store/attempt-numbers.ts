@@ -53,5 +53,3 @@ export function createAttemptNumbers(db: Db) {
     },
   };
 }
-
-export type AttemptNumbers = ReturnType<typeof createAttemptNumbers>;

@@ -9,7 +9,7 @@ import { b64file } from '../helpers/stack';
  * keys on (the suite's dev server, as `npm start`'s): the order in which waiting gradings start.
  */
 const stack = useStack('priority', {
-  worker: { hostId: `host-priority-${randomBytes(3).toString('hex')}`, slots: 1, shutdownGraceSeconds: 5, reapIntervalSeconds: 60 },
+  worker: { hostId: `host-priority-${randomBytes(3).toString('hex')}`, slots: 1, shutdownGraceSeconds: 5, reapIntervalSeconds: 60, reapOverdueSeconds: 120 },
 });
 const temporal = useTemporalClient(stack);
 
@@ -108,7 +108,7 @@ async function fairShare(a: string[]): Promise<void> {
     const bDone = await stack.waitFor(b, (x) => x.status === 'completed', 120_000);
     const bQueued = Date.parse(bDone.attempts[0].timings.queued_at);
     const bStarted = startedAt(bDone);
-    const aBodies = await Promise.all(a.map(async (id) => (await stack.get(id)).body));
+    const aBodies: Array<Record<string, any>> = await Promise.all(a.map(async (id) => (await stack.get(id)).body));
     const aStarts = aBodies.flatMap((x) => (x.attempts?.[0]?.timings?.started_at ? [Date.parse(x.attempts[0].timings.started_at)] : []));
     const aBefore = aStarts.filter((t) => t < bQueued).length;
     const aWhileBWaited = aStarts.filter((t) => t >= bQueued && t < bStarted).length;
