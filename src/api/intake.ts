@@ -27,6 +27,7 @@ export interface RawSubmission {
   format?: unknown;
   results_file?: unknown;
   max_grade?: unknown;
+  priority?: unknown;
   file?: { name: string; content: Buffer };
 }
 
@@ -41,6 +42,8 @@ export interface ValidSubmission {
   courseId?: string;
   limits: Partial<ResourceLimits>;
   grading: GradingSettings;
+  /** 1 (urgent) … 5. */
+  priority: number;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -126,6 +129,14 @@ export function checkImageAllowed(value: unknown, platform: PlatformConfig, fiel
   throw new ApiError(403, 'image_not_allowed', `${field} "${image}" ${why}`, field);
 }
 
+/** A priority: 1 (urgent) … 5, a number or (a form field) its digit; absent: the configured default. */
+function checkPriority(value: unknown, fallback: number, field = 'priority'): number {
+  if (isAbsent(value)) return fallback;
+  const n = typeof value === 'string' && /^[1-5]$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 5) throw invalid(field, 'must be an integer from 1 (urgent) to 5');
+  return n;
+}
+
 /** A flavour this configuration defines. */
 export function checkFlavour(value: unknown, config: GradeflowConfig, field = 'flavour'): string {
   if (typeof value !== 'string' || !Object.hasOwn(config.flavours, value)) {
@@ -184,6 +195,7 @@ export async function validateSubmission(
     grading,
     params: parseParams(raw.params),
     limits,
+    priority: checkPriority(raw.priority, config.priorities.default),
     file: { name, content: raw.file.content, sha256: sha256Hex(raw.file.content) },
     ...(callbackUrl ? { callbackUrl } : {}),
     ...(workId ? { workId } : {}),

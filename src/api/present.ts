@@ -24,6 +24,7 @@ export function presentSubmission(
     attempt: live?.attempt ?? sub.attempts,
     image: sub.image,
     flavour: sub.flavour,
+    priority: sub.priority,
     file: { name: sub.file.name, size: sub.file.size, sha256: sub.file.sha256 },
     grading: {
       format: sub.grading.format,

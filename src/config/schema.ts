@@ -59,6 +59,14 @@ const PlatformSchema = Type.Object(
         'grader images this platform may run (required): repository patterns ("gradeflow/example-*", ' +
         '"registry.example.edu:5000/cs101/*"; "*" alone: any repository) and digests ("sha256:<64 hex>")',
     }),
+    fairnessWeight: Type.Optional(
+      Type.Number({
+        minimum: 0.001,
+        maximum: 1000,
+        description:
+          "share of each course of this platform in a busy task queue, against other courses' (Temporal fairness weight, default 1; 2: twice as many gradings dispatched as a course of weight 1)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -280,6 +288,18 @@ export const ConfigSchema = Type.Object(
       default: 5000,
       description: 'how long the API waits for a registry to resolve a tag to its digest at intake, ms',
     }),
+    priorities: Type.Object(
+      {
+        default: Type.Integer({ minimum: 1, maximum: 5, default: 3, description: 'priority of a submission that names none (1 urgent … 5)' }),
+        regrade: Type.Integer({
+          minimum: 1,
+          maximum: 5,
+          default: 4,
+          description: 'priority of a regrade that names none: below live work, so a bulk regrade waits for new submissions',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     infrastructureRetries: Type.Integer({
       minimum: 0,
       maximum: 20,

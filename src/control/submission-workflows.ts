@@ -1,9 +1,10 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import type { Priority } from '@temporalio/common';
 import type { GradeflowConfig } from '../config/schema';
 import { gradingInProgress } from '../shared/grading-in-progress';
 import { SA } from '../shared/search-attributes';
-import type { SubmissionProgress } from '../shared/types';
+import type { GradeSubmissionInput, SubmissionProgress } from '../shared/types';
 import type { Submission } from '../store/submissions';
 import { gradeSubmissionWorkflow, regradeSignal, statusQuery } from '../workflows';
 import { workflowInput } from './workflow-input';
@@ -61,6 +62,18 @@ export async function workflowOwner(client: Client, namespace: string, workflowI
   }
 }
 
+/** The run's own priority in Temporal (its workflow tasks), the same as its first grading's. */
+function runPriority(input: GradeSubmissionInput): Priority {
+  const p = input.priority!;
+  return { priorityKey: p.key, fairnessKey: p.fairnessKey, fairnessWeight: p.fairnessWeight };
+}
+
+/** What a regrade may ask for beyond one more attempt. */
+export interface RegradeOptions {
+  /** 1 (urgent) … 5; absent: `priorities.regrade` (below live work). The assignment regrade passes its own. */
+  priority?: number;
+}
+
 /** The submissions' workflows in Temporal: start one, ask it to regrade, read its progress. */
 export function createSubmissionWorkflows(client: Client, config: GradeflowConfig) {
   return {
@@ -81,6 +94,7 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           requestEagerStart: true,
+          priority: runPriority(input),
           typedSearchAttributes: searchAttributes(sub),
           staticSummary: summary(sub),
           staticDetails: `submission \`${sub.id}\` · platform \`${sub.platformId}\` · flavour \`${sub.flavour}\``,
@@ -102,16 +116,19 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
 
     /**
      * Grade again: signal the running workflow, or start a new run under the same id that serves the
-     * signal when the last one has closed. `previousAttempts` numbers the new attempt on.
+     * signal when the last one has closed. The regrade's grading waits at `options.priority`, by default
+     * `priorities.regrade`: below live work.
      */
-    async regrade(sub: Submission, requestedBy: string): Promise<void> {
-      const input = workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false });
+    async regrade(sub: Submission, requestedBy: string, options: RegradeOptions = {}): Promise<void> {
+      const priority = options.priority ?? config.priorities.regrade;
+      const input = workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false, priority });
       await client.workflow.signalWithStart(gradeSubmissionWorkflow, {
         workflowId: sub.workflowId,
         taskQueue: input.taskQueues.control,
         args: [input],
         signal: regradeSignal,
-        signalArgs: [{ requestedBy }],
+        signalArgs: [{ requestedBy, priority }],
+        priority: runPriority(input),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: searchAttributes(sub),
         staticSummary: `Regrade: ${summary(sub)}`,

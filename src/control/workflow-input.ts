@@ -3,6 +3,7 @@ import { controlQueue, deliveryQueue, flavourQueue } from '../shared/task-queues
 import type { GradeSubmissionInput } from '../shared/types';
 import type { Submission } from '../store/submissions';
 import { effectiveLimits } from '../shared/limits';
+import { taskPriority } from './task-priority';
 
 /**
  * The bytes of a file small enough to travel inside the workflow and activity inputs (base64, in the
@@ -17,12 +18,13 @@ export function inlineBytes(content: Buffer, config: Pick<GradeflowConfig, 'serv
  * The workflow input for a stored submission, with the flavour's limits and the callback policy as the
  * configuration has them now (so a regrade after a config change uses the new limits). `inline`: the
  * file's bytes, when the API has just received them and they are small (`inlineBytes`); a regrade, or a
- * start by the reconcile, carries the digest alone.
+ * start by the reconcile, carries the digest alone. `run.priority`: of the run's first grading (default:
+ * the submission's).
  */
 export function workflowInput(
   sub: Submission,
   config: GradeflowConfig,
-  run: { previousAttempts: number; gradeOnStart: boolean },
+  run: { previousAttempts: number; gradeOnStart: boolean; priority?: number },
   inline?: Buffer,
 ): GradeSubmissionInput {
   const flavour = config.flavours[sub.flavour] ?? config.flavours.default!;
@@ -58,5 +60,6 @@ export function workflowInput(
       runContainerSeconds: config.heartbeatTimeouts.runContainerSeconds,
       awaitContainerSeconds: config.heartbeatTimeouts.awaitContainerSeconds,
     },
+    priority: taskPriority(sub, config, run.priority ?? sub.priority),
   };
 }

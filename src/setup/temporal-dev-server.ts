@@ -6,6 +6,9 @@ import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../shared/search-attributes';
 import { say } from './paths';
 
+/** Matching with priority keys (`useNewMatcher`) and fairness keys (`enableFairness`): the same as src/setup/temporal-server.ts writes. */
+const MATCHING_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
+
 export interface DevServer {
   address: string;
   uiUrl: string;
@@ -64,7 +67,8 @@ export async function waitForFrontend(
 }
 
 /**
- * Start `temporal server start-dev` on loopback with gradeflow's search attributes registered, and wait
+ * Start `temporal server start-dev` on loopback with gradeflow's search attributes registered and task-queue
+ * priority and fairness on, and wait
  * until its frontend answers. `stop()` ends exactly the process we started.
  */
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
@@ -85,6 +89,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(o.headless ? ['--headless'] : []),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
+    // Task-queue priority and fairness keys (off by default in Server 1.32), as on the real server.
+    ...MATCHING_DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
   ];
   const out = openSync(o.logFile, 'a');
   const child = spawn(o.cli, args, { stdio: ['ignore', out, out], detached: o.detached ?? false });

@@ -95,6 +95,30 @@ export interface DeliveryFailureRecord {
   error: string;
 }
 
+/**
+ * Ask the database for an attempt number. Keyed on the run and its slot (its n-th grading, or a
+ * renumbering), so a retried or replayed allocation answers the same number and any other run (a reset, a
+ * run started from the Temporal UI or CLI) gets one above every number the submission has used.
+ */
+export interface AttemptAllocationRequest {
+  submissionId: string;
+  workflowId: string;
+  runId: string;
+  slot: string;
+}
+
+/** A search attribute as the database knows it (name and Keyword value), for a run started without them. */
+export interface KeywordAttribute {
+  name: string;
+  value: string;
+}
+
+export interface AttemptAllocation {
+  attempt: number;
+  /** The submission's search attributes, as a start by gradeflow sets them. */
+  searchAttributes: KeywordAttribute[];
+}
+
 /** Activities of a grading host (flavour queues, the host's own queue). */
 export interface HostActivities {
   runContainer(spec: GradingSpec): Promise<RunOutcome>;
@@ -103,6 +127,7 @@ export interface HostActivities {
 
 /** Activities of the control worker (local activities) and of the delivery queue (`deliverCallback`). */
 export interface ControlActivities {
+  allocateAttempt(r: AttemptAllocationRequest): Promise<AttemptAllocation>;
   recordAttemptResult(r: AttemptResultRecord): Promise<void>;
   recordResultAndDeliver(r: RecordAndDeliverRequest): Promise<FirstDeliveryTry | null>;
   recordCancellation(r: CancellationRecord): Promise<void>;

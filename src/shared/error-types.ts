@@ -31,4 +31,10 @@ export const ErrorTypes = {
    * to the next worker on the same host's queue. Retried.
    */
   WorkerShutdown: 'WorkerShutdown',
+  /**
+   * The attempt number was already recorded by another run of the submission (a run reset from the
+   * Temporal UI past its allocation): nothing was written; the workflow allocates a new number and records
+   * under it. Not retried.
+   */
+  AttemptTaken: 'AttemptTaken',
 } as const;

@@ -92,6 +92,24 @@ export interface GradeSubmissionInput {
    * started. Absent in runs started before it existed: 20 s for runContainer, 15 s for awaitContainer.
    */
   heartbeatTimeouts?: { runContainerSeconds: number; awaitContainerSeconds: number };
+  /** Where its gradings stand in the task queues (absent in runs started before priorities: none). */
+  priority?: TaskPriority;
+}
+
+/**
+ * A run's task-queue priority (Temporal's Priority, docs/operations.md): the priority key orders a
+ * backlogged queue (1 first … 5), the fairness key shares each priority level between courses in
+ * proportion to their weights.
+ */
+export interface TaskPriority {
+  /** 1 (urgent) … 5 of the run's first attempt: the submission's; for a run started by a regrade, the regrade's. */
+  key: number;
+  /** Of a regrade requested without a priority of its own (e.g. signalled from the Temporal UI). */
+  regradeKey: number;
+  /** The course (`<platform>/<course_id>`, hashed past 64 bytes), or the platform when the submission names none. */
+  fairnessKey: string;
+  /** The platform's share against the other keys (`platforms[].fairnessWeight`). */
+  fairnessWeight: number;
 }
 
 /** The live phase a running workflow reports (`status` query, search attribute); its stored counterpart is SubmissionStatus. */
@@ -109,6 +127,11 @@ export interface SubmissionProgress {
 export interface RegradeRequest {
   requestedBy?: string;
   reason?: string;
+  /**
+   * 1 (urgent) … 5 for this regrade's attempt; absent: the run's `priority.regradeKey`. Requests merged
+   * while one is pending take the most urgent. The assignment regrade passes its own here.
+   */
+  priority?: number;
 }
 
 /** What the workflow returns when it closes. */

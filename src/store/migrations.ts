@@ -91,6 +91,24 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
     name: 'why an unfinished submission is not progressing (stall watch, workflow id taken by another submission)',
     sql: `ALTER TABLE submissions ADD COLUMN problem text;`,
   },
+  {
+    id: 7,
+    name: 'submission priority; attempt numbers allocated per run and slot; which run recorded an attempt',
+    sql: `
+      ALTER TABLE submissions ADD COLUMN priority smallint NOT NULL DEFAULT 3;
+      CREATE TABLE attempt_allocations (
+        workflow_id   text NOT NULL,
+        run_id        text NOT NULL,
+        slot          text NOT NULL,
+        submission_id uuid NOT NULL REFERENCES submissions (id),
+        attempt       integer NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workflow_id, run_id, slot),
+        UNIQUE (submission_id, attempt)
+      );
+      ALTER TABLE attempts ADD COLUMN run_id text;
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

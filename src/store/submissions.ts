@@ -1,5 +1,6 @@
 import { STATUS_CANCELLED, STATUS_STARTED, STATUS_UNDELIVERED, statusOnDelivered } from '../shared/status';
 import type { AttemptTimings, FailureReason, GradeResult, GradingSettings, ResourceLimits, SubmissionStatus } from '../shared/types';
+import { createAttemptNumbers } from './attempt-numbers';
 import type { Db } from './db';
 
 export interface NewSubmission {
@@ -17,6 +18,8 @@ export interface NewSubmission {
   /** Tighter limits than the flavour's, asked for by the platform. */
   limits?: Partial<ResourceLimits>;
   grading: GradingSettings;
+  /** 1 (urgent) … 5; absent: 3. */
+  priority?: number;
   file: { name: string; sha256: string; content: Buffer };
 }
 
@@ -38,6 +41,8 @@ export interface Submission {
   limits: Partial<ResourceLimits>;
   /** How its output is read, fixed at intake (a regrade reads it the same way). */
   grading: GradingSettings;
+  /** 1 (urgent) … 5: its place in a busy grading queue (src/control/task-priority.ts). */
+  priority: number;
   /** The stored file, by digest (its bytes: `file(sha256)`). */
   file: { name: string; sha256: string; size: number };
   status: SubmissionStatus;
@@ -82,6 +87,7 @@ function toSubmission(r: Row): Submission {
     courseId: r.course_id as string | null,
     limits: (r.limits ?? {}) as Partial<ResourceLimits>,
     grading: (r.grading ?? { format: 'auto' }) as GradingSettings,
+    priority: (r.priority as number | undefined) ?? 3,
     file: { name: r.file_name as string, sha256: r.file_sha256 as string, size: r.file_size as number },
     status: r.status as SubmissionStatus,
     attempts: r.attempts as number,
@@ -108,15 +114,15 @@ export function createSubmissionStore(db: Db) {
            INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14) ON CONFLICT (sha256) DO NOTHING
          )
          INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
-           assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, grading, status)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$17,'received')
+           assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, grading, priority, status)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$17,$18,'received')
          ON CONFLICT (platform_id, work_id) DO NOTHING
          RETURNING *`,
         [
           s.id, s.platformId, s.workId ?? null, s.workflowId, s.image, s.flavour, s.callbackUrl ?? null,
           JSON.stringify(s.params), s.assignmentId ?? null, s.studentId ?? null, s.courseId ?? null,
           s.file.name, s.file.sha256, s.file.content.length, JSON.stringify(s.limits ?? {}), s.file.content,
-          JSON.stringify(s.grading),
+          JSON.stringify(s.grading), s.priority ?? 3,
         ],
       );
       if (inserted[0]) return { submission: toSubmission(inserted[0]), created: true };
@@ -181,25 +187,33 @@ export function createSubmissionStore(db: Db) {
       return rows[0] ? Buffer.from(rows[0].content) : undefined;
     },
 
-    /** Idempotent: a retried activity writes the same row again. */
-    async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result)
-           VALUES ($1,$2,$3,$4,$5,$6,$7)
+    /**
+     * Idempotent: a retried activity writes the same row again. `runId`: the workflow run recording it; a
+     * row another run recorded is never overwritten (answers false, nothing written). Without `runId`
+     * (callers from before it existed) the row is written as before.
+     */
+    async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus, runId?: string): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const written = await tx.query(
+          `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result, run_id)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
            ON CONFLICT (submission_id, attempt) DO UPDATE SET host = EXCLUDED.host, queued_at = EXCLUDED.queued_at,
-             started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result`,
+             started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result
+           WHERE $8::text IS NULL OR attempts.run_id = $8::text
+           RETURNING attempt`,
           [
             submissionId, a.attempt, a.host, a.timings.queuedAt, a.timings.startedAt ?? null,
-            a.timings.gradedAt ?? null, JSON.stringify(a.result),
+            a.timings.gradedAt ?? null, JSON.stringify(a.result), runId ?? null,
           ],
         );
+        if (written.length === 0) return false;
         await tx.query(
           `UPDATE submissions SET attempts = GREATEST(attempts, $2),
              status = CASE WHEN attempts <= $2 THEN $3 ELSE status END, updated_at = now()
            WHERE id = $1`,
           [submissionId, a.attempt, status],
         );
+        return true;
       });
     },
 
@@ -316,6 +330,9 @@ export function createSubmissionStore(db: Db) {
         deliveredAt: (r.delivered_at as Date | null) ?? null,
       }));
     },
+
+    /** An attempt number for a run's grading, never one used before (./attempt-numbers.ts). */
+    allocateAttempt: createAttemptNumbers(db).allocate,
 
     /** Cheap liveness probe for /healthz. */
     async ping(): Promise<void> {

@@ -1,4 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Priority } from '@temporalio/common';
 import type { ControlActivities, HostActivities } from '../shared/activity-contracts';
 import { ErrorTypes } from '../shared/error-types';
 import type { GradeSubmissionInput } from '../shared/types';
@@ -7,12 +8,14 @@ import type { GradeSubmissionInput } from '../shared/types';
 
 /**
  * Run: a whole grading on the flavour's queue, on whichever host takes it. The task waits in Temporal
- * until a host has a free slot; the activity then lives as long as its container.
+ * until a host has a free slot, in the order `priority` gives it among the waiting (./priority.ts); the
+ * activity then lives as long as its container.
  */
-export function runProxy(input: GradeSubmissionInput, summary: string) {
+export function runProxy(input: GradeSubmissionInput, summary: string, priority?: Priority) {
   return proxyActivities<HostActivities>({
     summary,
     taskQueue: input.taskQueues.flavour,
+    ...(priority ? { priority } : {}),
     startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 600} seconds`,
     heartbeatTimeout: `${input.heartbeatTimeouts?.runContainerSeconds ?? 20} seconds`,
     retry: {
@@ -25,10 +28,11 @@ export function runProxy(input: GradeSubmissionInput, summary: string) {
 }
 
 /** Await: a container handed over by a host that shut down, on that host's queue. A host that never comes back counts as lost. */
-export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summary: string) {
+export function awaitProxy(input: GradeSubmissionInput, hostQueue: string, summary: string, priority?: Priority) {
   return proxyActivities<HostActivities>({
     summary,
     taskQueue: hostQueue,
+    ...(priority ? { priority } : {}),
     scheduleToStartTimeout: '2 minutes',
     startToCloseTimeout: `${Math.ceil(input.limits.timeLimitSeconds) + 300} seconds`,
     heartbeatTimeout: `${input.heartbeatTimeouts?.awaitContainerSeconds ?? 15} seconds`,

@@ -3,11 +3,13 @@ import type { DeliveryRequest, FirstDeliveryTry } from '../shared/activity-contr
 import { closingPhase, statusOnResult } from '../shared/status';
 import type { GradeResult, GradeSubmissionInput, GradeSubmissionOutcome } from '../shared/types';
 import { recordResultProxy, storeWriteProxy } from './activity-options';
+import { allocateAttempt, attemptTaken, numbersFromDatabase } from './attempt-numbers';
 import { Attempts } from './attempts';
 import { Deliveries, deliveryRequest } from './delivery';
 import { CANCELLED } from './failures';
 import { gradeInContainer, gradingSpec } from './grading';
 import { regradeSignal, statusQuery } from './messages';
+import { attemptPriority } from './priority';
 import { Progress } from './progress';
 
 /** A run's state: its attempts and regrade requests, what it reports, and its callbacks. */
@@ -23,6 +25,11 @@ interface Run {
  * every `regrade` signal (merged while one is pending), and closes when no regrade is pending. A regrade
  * after it closed starts a new run under the same id (signal-with-start), numbering attempts on.
  *
+ * Attempt numbers come from the database, keyed on the run, so whatever an operator does in the Temporal
+ * UI or CLI (reset, start like this one, signal-with-start) a new grading gets a new number, never
+ * overwrites an earlier attempt and is delivered under a new `webhook-id` (docs/operations.md). Each
+ * grading waits for a host at its priority, shared fairly between courses (./priority.ts).
+ *
  * Each attempt: start the container on the flavour's queue, await it on the host that started it, record
  * the result, deliver the callback. Infrastructure faults repeat the attempt; student and grader faults
  * are results. A newer attempt's result supersedes an older one still being delivered. Cancelling the
@@ -32,10 +39,10 @@ interface Run {
  * test/fixtures/histories (docs/ARCHITECTURE.md, "Changing workflow code safely").
  */
 export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Promise<GradeSubmissionOutcome> {
-  const attempts = new Attempts(input.previousAttempts, input.gradeOnStart);
+  const attempts = new Attempts(input.previousAttempts, input.gradeOnStart, input.priority?.key);
   const run: Run = { input, attempts, progress: new Progress(attempts.current + 1), deliveries: new Deliveries(input) };
-  setHandler(regradeSignal, () => {
-    attempts.requestRegrade();
+  setHandler(regradeSignal, (request) => {
+    attempts.requestRegrade(request?.priority);
     run.progress.regradeRequested();
   });
   setHandler(statusQuery, () => run.progress.state);
@@ -54,11 +61,24 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
   const { attempts, progress, deliveries } = run;
   for (;;) {
     while (attempts.regradePending) {
-      const attempt = attempts.next();
+      const { slot, priority } = attempts.take();
+      let attempt = attempts.begin(numbersFromDatabase() ? await allocateAttempt(run.input, String(slot)) : undefined);
       progress.attemptQueued(attempt);
-      const result = await gradeInContainer(run.input, gradingSpec(run.input, attempt), progress);
-      const request = graded(run, result, attempt);
-      const first = await recordResult(run, attempt, result, request);
+      const result = await gradeInContainer(run.input, gradingSpec(run.input, attempt), progress, attemptPriority(run.input, priority));
+      let request = graded(run, result, attempt);
+      let first: FirstDeliveryTry | null;
+      for (;;) {
+        try {
+          first = await recordResult(run, attempt, result, request);
+          break;
+        } catch (err) {
+          if (!attemptTaken(err)) throw err;
+          // A reset kept this attempt's number and an earlier run recorded it: this grading gets a new one.
+          attempt = attempts.begin(await allocateAttempt(run.input, `${slot}/after-${attempt}`));
+          progress.renumbered(attempt);
+          request = run.input.callbackUrl ? deliveryRequest(run.input, attempt, result) : undefined;
+        }
+      }
       attempts.recorded = attempt;
       if (request && first) deliveries.start(request, first);
     }

@@ -33,6 +33,11 @@ export class Progress {
     this.setPhase('queued');
   }
 
+  /** The attempt's result is recorded under another number than it was graded under (see Attempts). */
+  renumbered(attempt: number): void {
+    this.state.attempt = attempt;
+  }
+
   /** A host started the attempt's container (the phase is left to the caller). */
   containerStarted(started: StartedContainer): void {
     this.state.timings.startedAt = started.startedAt;

@@ -149,4 +149,26 @@ describe.each(backends)('submission store on %s', (_name, open) => {
     expect((await store.attempts(s.id)).map((a) => a.result.reason ?? 'ok')).toEqual(['ok', 'cancelled']);
     expect(await store.get('p1', s.id)).toMatchObject({ status: 'cancelled', attempts: 2 });
   });
+  it('allocates attempt numbers once per (workflow, run, slot), above every number used; a record never overwrites another run\'s', async () => {
+    const { submission: s } = await store.create(newSubmission({ workId: 'alloc-1', courseId: 'cs101', priority: 2 }));
+    expect(s.priority).toBe(2);
+    const key = { submissionId: s.id, workflowId: s.workflowId, runId: 'run-a', slot: '1' };
+    const first = await store.allocateAttempt(key);
+    expect(first.attempt).toBe(1);
+    expect(first.searchAttributes).toEqual(expect.arrayContaining([{ name: 'GradeflowPlatform', value: 'p1' }, { name: 'GradeflowCourse', value: 'cs101' }]));
+    expect((await store.allocateAttempt(key)).attempt).toBe(1); // a retry or replay: the same number
+    const timings = { queuedAt: new Date().toISOString() };
+    const result = { success: true, grade: 1, comments: [], tests: [] };
+    expect(await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result }, 'completed', 'run-a')).toBe(true);
+    expect(await store.recordAttempt(s.id, { attempt: 1, host: 'h', timings, result }, 'completed', 'run-a')).toBe(true); // idempotent
+    // A reset run that kept number 1: refused, attempt 1 as run-a recorded it.
+    const other = { success: false, comments: [], tests: [] };
+    expect(await store.recordAttempt(s.id, { attempt: 1, host: 'h2', timings, result: other }, 'completed', 'run-b')).toBe(false);
+    expect((await store.attempts(s.id)).map((a) => [a.attempt, a.host, a.result.success])).toEqual([[1, 'h', true]]);
+    // Any other run (or slot) gets a number above all used: recorded, or only allocated.
+    expect((await store.allocateAttempt({ ...key, runId: 'run-b' })).attempt).toBe(2);
+    expect((await store.allocateAttempt({ ...key, runId: 'run-b', slot: '1/after-1' })).attempt).toBe(3);
+    expect((await store.allocateAttempt({ ...key, runId: 'run-c', workflowId: 'started-by-hand' })).attempt).toBe(4);
+    expect((await store.allocateAttempt({ ...key, runId: 'run-b' })).attempt).toBe(2);
+  });
 });

@@ -3,7 +3,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DeliveryRequest, FirstDeliveryTry, GradingSpec, RunOutcome, StartedContainer } from '../../src/shared/activity-contracts';
+import type {
+  AttemptAllocation,
+  AttemptAllocationRequest,
+  DeliveryRequest,
+  FirstDeliveryTry,
+  GradingSpec,
+  RunOutcome,
+  StartedContainer,
+} from '../../src/shared/activity-contracts';
 import { regradeSignal, statusQuery } from '../../src/workflows/messages';
 import { createEnv, deferred, graded, runWorkflow, started } from './workflow-env';
 
@@ -29,9 +37,23 @@ interface Record {
   delivery?: DeliveryRequest;
 }
 
+/**
+ * The database's attempt numbers, as src/store/attempt-numbers.ts hands them out: one per (run, slot), the
+ * same again for the same key, counting on from `first`.
+ */
+function allocator(first = 1) {
+  const given = new Map<string, number>();
+  return vi.fn(async (r: AttemptAllocationRequest): Promise<AttemptAllocation> => {
+    const key = `${r.workflowId} ${r.runId} ${r.slot}`;
+    if (!given.has(key)) given.set(key, first + given.size);
+    return { attempt: given.get(key)!, searchAttributes: [] };
+  });
+}
+
 /** Activities that grade at once and deliver on the first try; each test overrides what its path needs. */
 function activities(over: object = {}) {
   return {
+    allocateAttempt: allocator(),
     runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => ({ kind: 'graded', started: started('q'), result: graded(spec.attempt) })),
     recordResultAndDeliver: vi.fn(async (r: Record): Promise<FirstDeliveryTry | null> => (r.delivery ? { delivered: true } : null)),
     deliverCallback: vi.fn(async (_req: DeliveryRequest) => ({ status: 200 })),
@@ -191,7 +213,7 @@ describe('gradeSubmissionWorkflow', () => {
   });
 
   it('a run started only for a regrade numbers its attempt after the earlier runs\' ones', async () => {
-    const acts = activities();
+    const acts = activities({ allocateAttempt: allocator(3) });
     await runWorkflow(
       env,
       { name: 'regrade-run', activities: acts, input: () => ({ previousAttempts: 2, gradeOnStart: false }), signalRegrade: true },
@@ -200,5 +222,30 @@ describe('gradeSubmissionWorkflow', () => {
       },
     );
     expect(acts.runContainer.mock.calls.map(([spec]) => spec.attempt)).toEqual([3]);
+    expect(acts.allocateAttempt.mock.calls.map(([r]) => r.slot)).toEqual(['1']);
+  });
+
+  it('a result whose number another run recorded (a reset past its allocation) is recorded and delivered under a new number', async () => {
+    const acts = activities({
+      recordResultAndDeliver: vi.fn(async (r: Record): Promise<FirstDeliveryTry | null> => {
+        if (r.record.attempt === 1) throw ApplicationFailure.nonRetryable('attempt 1 was recorded by another run', 'AttemptTaken');
+        return { delivered: true };
+      }),
+    });
+    const priority = { key: 2, regradeKey: 4, fairnessKey: 'test/cs101', fairnessWeight: 1 };
+    await runWorkflow(env, { name: 'attempt-renumbered', activities: acts, input: () => ({ priority }) }, async (handle) => {
+      expect(await handle.result()).toMatchObject({ attempts: 2, delivered: true, lastResult: { grade: 1 } });
+      const history = await handle.fetchHistory();
+      const scheduled = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+      // The grading waited at the submission's priority, in its course's share.
+      expect(scheduled.map((a) => [a.activityType?.name, a.priority?.priorityKey, a.priority?.fairnessKey])).toEqual([['runContainer', 2, 'test/cs101']]);
+    });
+    // Graded once as attempt 1; its record refused; recorded (and its callback sent) as attempt 2.
+    expect(acts.runContainer.mock.calls.map(([spec]) => spec.attempt)).toEqual([1]);
+    expect(acts.allocateAttempt.mock.calls.map(([r]) => r.slot)).toEqual(['1', '1/after-1']);
+    expect(acts.recordResultAndDeliver.mock.calls.map(([r]) => [r.record.attempt, r.delivery?.attempt, r.delivery?.body.attempt])).toEqual([
+      [1, 1, 1],
+      [2, 2, 2],
+    ]);
   });
 });

@@ -1,12 +1,37 @@
-import type { AttemptResultRecord, CancellationRecord, DeliveryFailureRecord } from '../../shared/activity-contracts';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AttemptAllocation, AttemptAllocationRequest, AttemptResultRecord, CancellationRecord, DeliveryFailureRecord } from '../../shared/activity-contracts';
+import { ErrorTypes } from '../../shared/error-types';
 import { STATUS_UNDELIVERED } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
+
+/** The workflow run this activity works for (undefined outside an activity, e.g. a unit test). */
+function callingRun(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.runId;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Activities (control queue) that write a workflow's outcomes to the record of truth. Idempotent. */
 export function createRecordActivities(store: SubmissionStore) {
   return {
+    /** An attempt number for the calling run's grading (src/store/attempt-numbers.ts). */
+    async allocateAttempt(r: AttemptAllocationRequest): Promise<AttemptAllocation> {
+      return store.allocateAttempt(r);
+    },
+    /**
+     * Record an attempt's result under its number, unless another run recorded that number (a run reset
+     * past its allocation re-grades under the number it kept): then nothing is written, and `AttemptTaken`
+     * tells the workflow to record under a new number.
+     */
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
-      await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status);
+      const run = callingRun();
+      const written = await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status, run);
+      if (!written) {
+        throw ApplicationFailure.nonRetryable(`attempt ${r.attempt} was recorded by another run of this submission; not overwritten`, ErrorTypes.AttemptTaken);
+      }
     },
     async recordCancellation(r: CancellationRecord): Promise<void> {
       const unfinished = r.result && r.timings ? { attempt: r.attempt, host: r.host ?? null, timings: r.timings, result: r.result } : undefined;

@@ -21,7 +21,7 @@ const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Every field a submission may have. Anything else is refused: a typo (`calback`) must not drop a field silently. */
 const SUBMISSION_FIELDS = [
   'image', 'work_id', 'callback', 'params', 'flavour', 'assignment_id', 'student_id', 'course_id',
-  'limits', 'format', 'results_file', 'max_grade', 'file',
+  'limits', 'format', 'results_file', 'max_grade', 'priority', 'file',
 ] as const satisfies ReadonlyArray<keyof RawSubmission>;
 // Compile-time: a field added to RawSubmission must be added here too.
 const allListed: [Exclude<keyof RawSubmission, (typeof SUBMISSION_FIELDS)[number]>] extends [never] ? true : never = true;
