@@ -9,7 +9,8 @@ import { b64file } from '../helpers/stack';
  * keys on (the suite's dev server, as `npm start`'s): the order in which waiting gradings start.
  */
 const stack = useStack('priority', {
-  worker: { hostId: `host-priority-${randomBytes(3).toString('hex')}`, slots: 1, shutdownGraceSeconds: 5, reapIntervalSeconds: 60, reapOverdueSeconds: 120 },
+  worker: { hostId: `host-priority-${randomBytes(3).toString('hex')}`, slots: 1, shutdownGraceSeconds: 5, reapIntervalSeconds: 60, reapOverdueSeconds: 120,
+    healthPort: 0, healthHost: '127.0.0.1', pullRetrySeconds: 120 },
 });
 const temporal = useTemporalClient(stack);
 
