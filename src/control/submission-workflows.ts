@@ -61,6 +61,14 @@ export async function workflowOwner(client: Client, namespace: string, workflowI
   }
 }
 
+/** What a regrade may ask for beyond one more attempt. */
+export interface RegradeOptions {
+  /** Grade with this image (pinned) from this attempt on; the submission's stored image is the caller's to update. */
+  image?: string;
+  /** Passed through in the signal (priorities are another change's; see RegradeRequest.priority). */
+  priority?: number;
+}
+
 /** The submissions' workflows in Temporal: start one, ask it to regrade, read its progress. */
 export function createSubmissionWorkflows(client: Client, config: GradeflowConfig) {
   return {
@@ -104,14 +112,17 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
      * Grade again: signal the running workflow, or start a new run under the same id that serves the
      * signal when the last one has closed. `previousAttempts` numbers the new attempt on.
      */
-    async regrade(sub: Submission, requestedBy: string): Promise<void> {
-      const input = workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false });
+    async regrade(sub: Submission, requestedBy: string, options: RegradeOptions = {}): Promise<void> {
+      const input = workflowInput(options.image ? { ...sub, image: options.image } : sub, config, {
+        previousAttempts: sub.attempts,
+        gradeOnStart: false,
+      });
       await client.workflow.signalWithStart(gradeSubmissionWorkflow, {
         workflowId: sub.workflowId,
         taskQueue: input.taskQueues.control,
         args: [input],
         signal: regradeSignal,
-        signalArgs: [{ requestedBy }],
+        signalArgs: [{ requestedBy, ...options }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: searchAttributes(sub),
         staticSummary: `Regrade: ${summary(sub)}`,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ownWorkflowId } from '../shared/workflow-ids';
 import type { Submission, SubmissionStore } from '../store/submissions';
-import type { SubmissionWorkflows } from './submission-workflows';
+import type { RegradeOptions, SubmissionWorkflows } from './submission-workflows';
 
 /** A submission whose workflow id, even its own (`…/id/<id>`), is held by another submission's workflow. */
 class WorkflowIdTakenError extends Error {
@@ -67,7 +67,7 @@ export function createOwnedStarts(deps: {
     },
 
     /** Regrade its own workflow, never the one of a submission it shared an id with. */
-    async regrade(sub: Submission, requestedBy: string): Promise<void> {
+    async regrade(sub: Submission, requestedBy: string, options: RegradeOptions = {}): Promise<void> {
       let current = sub;
       const owner = await workflows.owner(current.workflowId);
       if (owner !== undefined && owner !== sub.id) {
@@ -75,7 +75,7 @@ export function createOwnedStarts(deps: {
         const again = await workflows.owner(current.workflowId);
         if (again !== undefined && again !== sub.id) await move(current, again); // throws: its own id is taken too
       }
-      await workflows.regrade(current, requestedBy);
+      await workflows.regrade(current, requestedBy, options);
       if (sub.problem) await store.noteProblem(sub.id, null);
     },
   };

@@ -109,6 +109,13 @@ export interface SubmissionProgress {
 export interface RegradeRequest {
   requestedBy?: string;
   reason?: string;
+  /** Grade with this image (pinned as at intake) from this attempt on; absent: the run's image. */
+  image?: string;
+  /**
+   * Seam for priorities (issue 17 item 3, another change): carried from the request, not yet acted on.
+   * 1 (urgent) … 5; regrades are meant to default lower than live work.
+   */
+  priority?: number;
 }
 
 /** What the workflow returns when it closes. */

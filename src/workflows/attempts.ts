@@ -11,6 +11,8 @@ export class Attempts {
   recorded: number;
   regradePending: boolean;
   lastResult: GradeResult | undefined;
+  /** The image a regrade asked for (the latest request's), used from the next attempt on. */
+  requestedImage: string | undefined;
 
   constructor(previousAttempts: number, gradeOnStart: boolean) {
     this.current = previousAttempts;
@@ -18,8 +20,9 @@ export class Attempts {
     this.regradePending = gradeOnStart;
   }
 
-  requestRegrade(): void {
+  requestRegrade(image?: string): void {
     this.regradePending = true;
+    if (image !== undefined) this.requestedImage = image;
   }
 
   /** Take the pending request: the number of the attempt that serves it. */

@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { GradingSpec } from '../shared/activity-contracts';
 import type { DeliveryRequest, FirstDeliveryTry } from '../shared/activity-contracts';
 import { closingPhase, statusOnResult } from '../shared/status';
 import type { GradeResult, GradeSubmissionInput, GradeSubmissionOutcome } from '../shared/types';
@@ -34,8 +35,8 @@ interface Run {
 export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Promise<GradeSubmissionOutcome> {
   const attempts = new Attempts(input.previousAttempts, input.gradeOnStart);
   const run: Run = { input, attempts, progress: new Progress(attempts.current + 1), deliveries: new Deliveries(input) };
-  setHandler(regradeSignal, () => {
-    attempts.requestRegrade();
+  setHandler(regradeSignal, (request) => {
+    attempts.requestRegrade(request?.image);
     run.progress.regradeRequested();
   });
   setHandler(statusQuery, () => run.progress.state);
@@ -56,9 +57,10 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
     while (attempts.regradePending) {
       const attempt = attempts.next();
       progress.attemptQueued(attempt);
-      const result = await gradeInContainer(run.input, gradingSpec(run.input, attempt), progress);
+      const spec = attemptSpec(run, attempt);
+      const result = await gradeInContainer(run.input, spec, progress);
       const request = graded(run, result, attempt);
-      const first = await recordResult(run, attempt, result, request);
+      const first = await recordResult(run, attempt, result, request, spec.image);
       attempts.recorded = attempt;
       if (request && first) deliveries.start(request, first);
     }
@@ -68,6 +70,14 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
     await condition(() => attempts.regradePending || !deliveries.inFlight);
     if (!attempts.regradePending) return;
   }
+}
+
+/** The attempt's grading: with the image a regrade asked for, if one did (runs before that option: the input's). */
+function attemptSpec(run: Run, attempt: number): GradingSpec {
+  const spec = gradingSpec(run.input, attempt);
+  const image = run.attempts.requestedImage;
+  if (image !== undefined && patched('regrade-with-image')) spec.image = image;
+  return spec;
 }
 
 /** An attempt's result is in: its callback (if any) supersedes the one still being delivered. */
@@ -86,11 +96,12 @@ function recordResult(
   attempt: number,
   result: GradeResult,
   delivery: DeliveryRequest | undefined,
+  image: string,
 ): Promise<FirstDeliveryTry | null> {
   const { input, progress } = run;
   const status = statusOnResult(result.reason, { callback: Boolean(input.callbackUrl), regradePending: run.attempts.regradePending });
   return recordResultProxy(input, `attempt ${attempt}: record result${delivery ? ', deliver callback' : ''}`).recordResultAndDeliver({
-    record: { submissionId: input.submissionId, attempt, host: progress.host ?? null, timings: progress.state.timings, result, status },
+    record: { submissionId: input.submissionId, attempt, host: progress.host ?? null, timings: progress.state.timings, result, status, image },
     ...(delivery ? { delivery } : {}),
   });
 }

@@ -6,7 +6,7 @@ import type { SubmissionStore } from '../../store/submissions';
 export function createRecordActivities(store: SubmissionStore) {
   return {
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
-      await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status);
+      await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result, image: r.image ?? null }, r.status);
     },
     async recordCancellation(r: CancellationRecord): Promise<void> {
       const unfinished = r.result && r.timings ? { attempt: r.attempt, host: r.host ?? null, timings: r.timings, result: r.result } : undefined;
