@@ -18,6 +18,8 @@ const STATUSES: Record<string, readonly SubmissionStatus[]> = {
   cancelled: ['cancelled'],
 };
 
+/** PostgreSQL's text form of a timestamptz, as the cursor carries it (`2026-12-02 01:33:00.123456+00`). */
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2}){0,2}|Z)?$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The opaque cursor a page ends with: base64url of its last row's creation time and id. */
@@ -30,7 +32,7 @@ function decodeCursor(value: string): SearchCursor {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString());
     if (Array.isArray(parsed) && parsed.length === 2) {
       const [createdAt, id] = parsed as unknown[];
-      if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt.replace(' ', 'T'))) && typeof id === 'string' && UUID_RE.test(id)) {
+      if (typeof createdAt === 'string' && TIMESTAMP_RE.test(createdAt) && typeof id === 'string' && UUID_RE.test(id)) {
         return { createdAt, id };
       }
     }
