@@ -5,7 +5,7 @@ import { isAbsent, isPlainObject } from './fields';
 import { checkId } from './intake';
 
 const QUERY_FIELDS = ['assignment_id', 'student_id', 'course_id', 'status', 'since', 'limit', 'cursor'] as const;
-export const MAX_LIST_LIMIT = 200;
+const MAX_LIST_LIMIT = 200;
 const DEFAULT_LIST_LIMIT = 50;
 
 /** Public statuses and the stored ones each stands for (`received` is shown as queued). */

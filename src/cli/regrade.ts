@@ -42,7 +42,7 @@ async function call(opts: RegradeCliOptions, method: string, path: string, body?
 const WIDTH = 30;
 
 /** `[#######·······] 12/40  running 4  failed 0  changed 3`: one line, redrawn in place on a terminal. */
-export function progressLine(p: Progress): string {
+function progressLine(p: Progress): string {
   const total = p.total ?? 0;
   const ended = p.done + p.failed;
   const filled = total > 0 ? Math.round((ended / total) * WIDTH) : 0;
@@ -50,7 +50,7 @@ export function progressLine(p: Progress): string {
   return `${bar} ${ended}/${p.total ?? '?'}  running ${p.running}  failed ${p.failed}  changed ${p.changed}${p.paused ? '  (paused)' : ''}`;
 }
 
-export function summaryLine(p: Progress): string {
+function summaryLine(p: Progress): string {
   return `regraded ${p.done}, changed grade ${p.changed}, failed ${p.failed}${p.status === 'completed' ? '' : ` (${p.status})`}`;
 }
 

@@ -7,7 +7,7 @@ import type { RegradeRecord, RegradeScope, RegradeStore } from '../store/regrade
 import { cancelSignal, pauseSignal, progressQuery, regradeAssignmentWorkflow, resumeSignal } from '../workflows';
 
 /** `regrade/<platform>/<assignment>/<n>`: found in the Temporal UI by assignment and number. */
-export function regradeWorkflowId(key: RegradeKey): string {
+function regradeWorkflowId(key: RegradeKey): string {
   return `regrade/${key.platformId}/${key.assignmentId}/${key.seq}`;
 }
 
