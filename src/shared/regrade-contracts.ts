@@ -24,6 +24,8 @@ export interface RegradeOutcomeView {
   submissionId: string;
   grade: number | null;
   previousGrade: number | null;
+  /** Absent (runs recorded before it): true. False: its first grading, no grade to change. */
+  hadPrevious?: boolean;
   success: boolean;
   origin: string | null;
 }
@@ -38,7 +40,7 @@ export interface RegradeProgress {
   failed: number;
   /** Regrades asked for and not yet recorded. */
   running: number;
-  /** Of `done`: the grade differs from the attempt before. */
+  /** Of `done`: the grade differs from the attempt before (a first grading is not a change). */
   changed: number;
   paused: boolean;
   cancelled: boolean;

@@ -31,6 +31,8 @@ export interface RegradeOutcome {
   attempt: number;
   grade: number | null;
   previousGrade: number | null;
+  /** The submission had an attempt before the regrade (a first grading has no grade to change). */
+  hadPrevious: boolean;
   success: boolean;
   origin: string | null;
 }
@@ -118,7 +120,7 @@ export function createRegradeStore(db: Db) {
       if (items.length === 0) return [];
       const rows = await db.query<Row>(
         `SELECT DISTINCT ON (t.id) t.id, a.attempt, a.result->>'grade' AS grade, (a.result->>'success')::boolean AS success,
-           a.result->>'origin' AS origin, p.result->>'grade' AS previous_grade
+           a.result->>'origin' AS origin, p.result->>'grade' AS previous_grade, p.attempt IS NOT NULL AS had_previous
          FROM unnest($1::uuid[], $2::int[]) AS t(id, after)
          JOIN attempts a ON a.submission_id = t.id AND a.attempt > t.after
          LEFT JOIN attempts p ON p.submission_id = t.id AND p.attempt = t.after
@@ -130,6 +132,7 @@ export function createRegradeStore(db: Db) {
         attempt: row.attempt as number,
         grade: num(row.grade),
         previousGrade: num(row.previous_grade),
+        hadPrevious: row.had_previous === true,
         success: row.success === true,
         origin: (row.origin as string | null) ?? null,
       }));

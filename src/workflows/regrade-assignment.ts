@@ -102,7 +102,7 @@ export async function regradeAssignmentWorkflow(input: RegradeAssignmentInput): 
       if (faulted(o)) s.failed += 1;
       else {
         s.done += 1;
-        if (o.grade !== o.previousGrade) s.changed += 1;
+        if (o.hadPrevious !== false && o.grade !== o.previousGrade) s.changed += 1;
       }
     }
     s.running = s.running.filter((r) => !ended.has(r.submissionId));

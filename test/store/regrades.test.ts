@@ -99,8 +99,10 @@ describe.each(backends)('regrades and submission search on %s', (_name, open) =>
     expect(await regrades.outcomes([{ submissionId: id, afterAttempt: 1 }])).toEqual([]);
     await store.recordAttempt(id, { attempt: 2, host: 'h', timings, result: result(5), image: 'img:2' }, 'completed');
     expect(await regrades.outcomes([{ submissionId: id, afterAttempt: 1 }, { submissionId: made[1]!.id, afterAttempt: 0 }])).toEqual([
-      { submissionId: id, attempt: 2, grade: 5, previousGrade: 3, success: true, origin: null },
+      { submissionId: id, attempt: 2, grade: 5, previousGrade: 3, hadPrevious: true, success: true, origin: null },
     ]);
+    // A first grading: nothing before it, so no grade to change.
+    expect(await regrades.outcomes([{ submissionId: id, afterAttempt: 0 }])).toMatchObject([{ attempt: 2, previousGrade: null, hadPrevious: false }]);
     expect((await store.attempts(id)).map((a) => a.image)).toEqual(['img:1', 'img:2']);
   });
 

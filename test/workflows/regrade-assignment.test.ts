@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const IDS = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'].map((s) => `00000000-0000-4000-8000-0000000000${s}`);
 
-/** A database of seven submissions: one cannot be asked (its workflow id is taken), a3's grade changes. */
+/** A database of seven submissions: a2 cannot be asked (its workflow id is taken), a3's grade changes, a4 is graded for the first time. */
 function activities(opts: { outcomes: boolean }) {
   const asked: string[] = [];
   return {
@@ -40,7 +40,12 @@ function activities(opts: { outcomes: boolean }) {
       }),
       regradeOutcomes: vi.fn(async (running: RunningRegrade[]) =>
         opts.outcomes
-          ? running.map((r) => ({ submissionId: r.submissionId, grade: r.submissionId === IDS[2] ? 7 : 4, previousGrade: 4, success: true, origin: null }))
+          ? running.map((r) =>
+              r.submissionId === IDS[3]
+                ? // Its first grading: a grade, but no change.
+                  { submissionId: r.submissionId, grade: 9, previousGrade: null, hadPrevious: false, success: true, origin: null }
+                : { submissionId: r.submissionId, grade: r.submissionId === IDS[2] ? 7 : 4, previousGrade: 4, hadPrevious: true, success: true, origin: null },
+            )
           : [],
       ),
     },
