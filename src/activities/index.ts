@@ -4,7 +4,13 @@ import { createAwaitContainer } from './docker/await-container';
 import type { LaunchDeps } from './docker/launch-container';
 import { createRunContainer } from './docker/run-container';
 import { createRecordAndDeliver } from './record-and-deliver';
+import { createRegradeRequests } from './regrade-requests';
 import { createRecordActivities } from './store/record-results';
+import { createRegradeTargetActivities } from './store/regrade-targets';
+import type { RegradeActivities } from '../shared/regrade-contracts';
+import type { OwnedStarts } from '../control/workflow-ownership';
+import type { RegradeStore } from '../store/regrades';
+import type { SubmissionStore } from '../store/submissions';
 
 /** What a grading host's activities use: Docker, its slots and output collectors, the submission source. */
 export type HostActivityDeps = LaunchDeps;
@@ -39,4 +45,12 @@ export function createControlActivities(deps: ControlActivityDeps): ControlActiv
 /** Activities of the delivery worker (the delivery queue): the callback retries, I/O-bound, many at once. */
 export function createDeliveryActivities(deps: Pick<ControlActivityDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
   return { deliverCallback: createDeliverCallback(deps) };
+}
+
+/** Activities of the control worker for assignment regrades: the database's pages and outcomes, and the regrade signals. */
+export function createRegradeActivities(deps: { regrades: RegradeStore; store: SubmissionStore; owned: Pick<OwnedStarts, 'regrade'> }): RegradeActivities {
+  return {
+    ...createRegradeTargetActivities(deps.regrades),
+    requestRegrades: createRegradeRequests(deps),
+  };
 }

@@ -13,6 +13,7 @@ import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
+import { registerRegradeRoutes } from './routes/regrades';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
 
@@ -124,7 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerSchemaRoutes(app);
   // The platforms' API, each route behind a platform's API key (the hook sets `req.platform`):
-  // PUT|GET /v1/assignments/:id; POST /v1/submissions; GET /v1/submissions/:id; POST /v1/submissions/:id/regrade.
+  // PUT|GET /v1/assignments/:id; POST /v1/assignments/:id/regrade; POST|GET /v1/submissions; GET /v1/submissions/:id;
+  // POST /v1/submissions/:id/regrade; GET /v1/regrades/:id; POST /v1/regrades/:id/pause|resume|cancel.
   const authenticate = createPlatformAuth(deps.config.platforms);
   app.decorateRequest('platform', null);
   app.register(async (v1) => {
@@ -133,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     registerAssignmentRoutes(v1, deps);
     registerSubmissionRoutes(v1, deps);
+    registerRegradeRoutes(v1, deps);
   });
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);

@@ -3,7 +3,9 @@ import type { GradeflowConfig } from '../config/schema';
 import type { SubmissionWorkflows } from '../control/submission-workflows';
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
+import type { AssignmentRegrades } from '../control/assignment-regrades';
 import type { AssignmentStore } from '../store/assignments';
+import type { SubmissionSearch } from '../store/submission-search';
 import type { SubmissionStore } from '../store/submissions';
 import type { HealthChecks } from './routes/health';
 
@@ -12,6 +14,10 @@ export interface AppDeps {
   config: GradeflowConfig;
   store: SubmissionStore;
   assignments: AssignmentStore;
+  /** A platform's submissions, filtered, newest first, in pages. */
+  search: SubmissionSearch;
+  /** Assignment regrades: start, progress, pause/resume/cancel. */
+  regrades: AssignmentRegrades;
   /** The submissions' workflows in Temporal: live progress for GET. */
   workflows: Pick<SubmissionWorkflows, 'progress'>;
   /** Starts and regrades of the submission's own workflow. */

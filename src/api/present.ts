@@ -1,3 +1,4 @@
+import { parseImageReference } from '../security/image-reference';
 import { publicStatus } from '../shared/status';
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
@@ -45,6 +46,9 @@ export function presentSubmission(
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       host: a.host,
+      // The image that graded it, and its digest when the reference is pinned (attempts recorded before: null).
+      image: a.image ?? null,
+      image_digest: imageDigest(a.image),
       timings: presentTimings(a.timings),
       success: a.result.success,
       grade: a.result.grade ?? null,
@@ -52,6 +56,28 @@ export function presentSubmission(
       reason: a.result.reason ?? null,
       delivery: presentDelivery(deliveries.find((d) => d.attempt === a.attempt)),
     })),
+  };
+}
+
+function imageDigest(image: string | null | undefined): string | null {
+  const ref = image ? parseImageReference(image) : undefined;
+  return ref?.digest ?? null;
+}
+
+/** A submission in a list: its facts and latest grade, without attempts (GET /v1/submissions/:id has them). */
+export function presentListedSubmission(sub: Submission) {
+  return {
+    id: sub.id,
+    work_id: sub.workId,
+    status: publicStatus(sub.status),
+    attempt: sub.attempts,
+    image: sub.image,
+    flavour: sub.flavour,
+    assignment_id: sub.assignmentId,
+    student_id: sub.studentId,
+    course_id: sub.courseId,
+    created_at: sub.createdAt.toISOString(),
+    updated_at: sub.updatedAt.toISOString(),
   };
 }
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runCluster, runClusterRestart, type ClusterCliOptions } from './cluster';
 import { runDev } from './dev';
 import { runServer, runWorker } from './processes';
+import { runRegrade, type RegradeCliOptions } from './regrade';
 import { writeSchemas } from './schemas';
 import { runSetup } from './setup';
 
@@ -64,6 +65,20 @@ program
     'dev',
   )
   .action((opts: { for: string }) => runSetup(opts.for).catch(fail));
+
+program
+  .command('regrade')
+  .description('regrade an assignment through the API: a live progress bar, then a summary (regraded, changed grade, failed)')
+  .requiredOption('--assignment <id>', 'the assignment to regrade')
+  .requiredOption('--api <url>', "gradeflow's API, e.g. http://127.0.0.1:8080")
+  .requiredOption('--api-key <key>', "the platform's API key")
+  .option('--image <image>', 'regrade with this grader image (allowed and pinned as at intake)')
+  .option('--scope <scope>', 'latest (each student\'s newest submission) or all', 'latest')
+  .option('--student <id...>', 'only these students')
+  .option('--reason <text>', 'why (kept with the regrade)')
+  .option('--update-assignment', "also make --image the assignment's image for new submissions")
+  .option('--interval <ms>', 'how often progress is read', '1000')
+  .action((opts: RegradeCliOptions) => runRegrade(opts).catch(fail));
 
 program
   .command('schemas')

@@ -277,6 +277,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    regrades: Type.Object(
+      {
+        concurrency: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 16,
+          description: "an assignment regrade's window: submissions regraded at once (the next starts as one's result is recorded)",
+        }),
+        pageSize: Type.Integer({ minimum: 1, maximum: 10000, default: 500, description: 'submission ids an assignment regrade reads from the database at a time' }),
+        pollIntervalMs: Type.Integer({
+          minimum: 100,
+          maximum: 600000,
+          default: 2000,
+          description: 'how often an assignment regrade reads the outcomes of the regrades in flight, ms',
+        }),
+        continueAsNewAfter: Type.Integer({
+          minimum: 1,
+          maximum: 100000,
+          default: 500,
+          description: "an assignment regrade's run continues as new after this many outcomes (keeps its history small)",
+        }),
+        maxStudentIds: Type.Integer({ minimum: 1, maximum: 100000, default: 10000, description: 'student_ids one assignment regrade may list' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     registries: Type.Array(RegistrySchema, {
       default: [],
       description:

@@ -70,6 +70,8 @@ function runPriority(input: GradeSubmissionInput): Priority {
 
 /** What a regrade may ask for beyond one more attempt. */
 export interface RegradeOptions {
+  /** Grade with this image (pinned) from this attempt on; the submission's stored image is the caller's to update. */
+  image?: string;
   /** 1 (urgent) … 5; absent: `priorities.regrade` (below live work). The assignment regrade passes its own. */
   priority?: number;
 }
@@ -121,13 +123,13 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
      */
     async regrade(sub: Submission, requestedBy: string, options: RegradeOptions = {}): Promise<void> {
       const priority = options.priority ?? config.priorities.regrade;
-      const input = workflowInput(sub, config, { previousAttempts: sub.attempts, gradeOnStart: false, priority });
+      const input = workflowInput(options.image ? { ...sub, image: options.image } : sub, config, { previousAttempts: sub.attempts, gradeOnStart: false, priority });
       await client.workflow.signalWithStart(gradeSubmissionWorkflow, {
         workflowId: sub.workflowId,
         taskQueue: input.taskQueues.control,
         args: [input],
         signal: regradeSignal,
-        signalArgs: [{ requestedBy, priority }],
+        signalArgs: [{ requestedBy, ...options, priority }],
         priority: runPriority(input),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: searchAttributes(sub),

@@ -15,6 +15,9 @@ import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
+import { createRegradeStore } from '../store/regrades';
+import { createSubmissionSearch } from '../store/submission-search';
+import { createAssignmentRegrades } from '../control/assignment-regrades';
 import { createControlWorker, createDeliveryWorker } from '../workers/control';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
 import { installRuntime } from '../workers/runtime';
@@ -61,18 +64,21 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   // that worker in the start's own response (eager start), saving a round trip per submission.
   const workerConnection = await connectWorker(config);
   const workflows = createSubmissionWorkflows(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config);
+  // Starts make sure the workflow is the submission's own (rows of the old id scheme may share one).
+  const owned = createOwnedStarts({ workflows, store, log });
+  const regradeStore = createRegradeStore(db);
   const worker = await createControlWorker({
     connection: workerConnection,
     config,
     store,
+    regrades: regradeStore,
+    owned,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
   });
   const workerDone = worker.run();
   const deliveryWorker = await createDeliveryWorker({ connection: workerConnection, config, store });
   const deliveryWorkerDone = deliveryWorker.run();
 
-  // Starts make sure the workflow is the submission's own (rows of the old id scheme may share one).
-  const owned = createOwnedStarts({ workflows, store, log });
   const starter = new WorkflowStarter(owned, store, log, config.server.starterConcurrency, {
     quietMs: config.server.starterQuietMs,
     maxDeferMs: config.server.starterMaxDeferMs,
@@ -81,6 +87,8 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     config,
     store,
     assignments: createAssignmentStore(db),
+    search: createSubmissionSearch(db),
+    regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, regradeStore),
     workflows,
     owned,
     starter,

@@ -70,6 +70,8 @@ export interface AttemptResultRecord {
   timings: AttemptTimings;
   result: GradeResult;
   status: SubmissionStatus;
+  /** The image that graded it (absent in runs started before it was recorded). */
+  image?: string;
 }
 
 /** `recordResultAndDeliver`'s input: the record, and the callback whose first try follows it (if any). */

@@ -127,6 +127,8 @@ export interface SubmissionProgress {
 export interface RegradeRequest {
   requestedBy?: string;
   reason?: string;
+  /** Grade with this image (pinned as at intake) from this attempt on; absent: the run's image. */
+  image?: string;
   /**
    * 1 (urgent) … 5 for this regrade's attempt; absent: the run's `priority.regradeKey`. Requests merged
    * while one is pending take the most urgent. The assignment regrade passes its own here.

@@ -92,6 +92,28 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
     sql: `ALTER TABLE submissions ADD COLUMN problem text;`,
   },
   {
+    id: 6,
+    name: 'assignment regrades; the image that graded each attempt; indexes for finding submissions',
+    sql: `
+      CREATE TABLE regrades (
+        platform_id   text NOT NULL,
+        assignment_id text NOT NULL,
+        seq           integer NOT NULL,
+        scope         text NOT NULL,
+        student_ids   jsonb,
+        image         text,
+        reason        text,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (platform_id, assignment_id, seq)
+      );
+      ALTER TABLE attempts ADD COLUMN image text;
+      CREATE INDEX submissions_platform_created ON submissions (platform_id, created_at DESC, id DESC);
+      CREATE INDEX submissions_assignment_created ON submissions (platform_id, assignment_id, created_at DESC, id DESC);
+      CREATE INDEX submissions_student_created ON submissions (platform_id, student_id, created_at DESC, id DESC);
+      CREATE INDEX submissions_course_created ON submissions (platform_id, course_id, created_at DESC, id DESC);
+    `,
+  },
+  {
     id: 7,
     name: 'submission priority; attempt numbers allocated per run and slot; which run recorded an attempt',
     sql: `

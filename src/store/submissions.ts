@@ -56,6 +56,8 @@ export interface Submission {
 export interface AttemptRecord {
   attempt: number;
   host: string | null;
+  /** The image that graded it (absent: recorded before images were kept per attempt, or the submission's own). */
+  image?: string | null;
   timings: AttemptTimings;
   result: GradeResult;
 }
@@ -72,7 +74,7 @@ export interface DeliveryRecord {
 
 type Row = Record<string, unknown>;
 
-function toSubmission(r: Row): Submission {
+export function toSubmission(r: Row): Submission {
   return {
     id: r.id as string,
     platformId: r.platform_id as string,
@@ -177,6 +179,11 @@ export function createSubmissionStore(db: Db) {
       return rows[0] ? toSubmission(rows[0]) : undefined;
     },
 
+    /** Grade it with another image from now on (a regrade with a new image). */
+    async setImage(id: string, image: string): Promise<void> {
+      await db.query('UPDATE submissions SET image = $2, updated_at = now() WHERE id = $1', [id, image]);
+    },
+
     /** Note (or clear, with null) why a submission is not progressing; `GET` shows it while it is unfinished. */
     async noteProblem(id: string, problem: string | null): Promise<void> {
       await db.query('UPDATE submissions SET problem = $2 WHERE id = $1 AND problem IS DISTINCT FROM $2', [id, problem]);
@@ -195,15 +202,15 @@ export function createSubmissionStore(db: Db) {
     async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus, runId?: string): Promise<boolean> {
       return db.transaction(async (tx) => {
         const written = await tx.query(
-          `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result, run_id)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+          `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result, run_id, image)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
            ON CONFLICT (submission_id, attempt) DO UPDATE SET host = EXCLUDED.host, queued_at = EXCLUDED.queued_at,
-             started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result
+             started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result, image = EXCLUDED.image
            WHERE $8::text IS NULL OR attempts.run_id = $8::text
            RETURNING attempt`,
           [
             submissionId, a.attempt, a.host, a.timings.queuedAt, a.timings.startedAt ?? null,
-            a.timings.gradedAt ?? null, JSON.stringify(a.result), runId ?? null,
+            a.timings.gradedAt ?? null, JSON.stringify(a.result), runId ?? null, a.image ?? null,
           ],
         );
         if (written.length === 0) return false;
@@ -222,6 +229,7 @@ export function createSubmissionStore(db: Db) {
       return rows.map((r) => ({
         attempt: r.attempt as number,
         host: r.host as string | null,
+        image: (r.image as string | null | undefined) ?? null,
         timings: {
           queuedAt: iso(r.queued_at) ?? '',
           ...(iso(r.started_at) ? { startedAt: iso(r.started_at) } : {}),

@@ -1,14 +1,20 @@
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
-import { createControlActivities, createDeliveryActivities } from '../activities';
+import { createControlActivities, createDeliveryActivities, createRegradeActivities } from '../activities';
 import { DELIVERY_HEARTBEAT_MS } from '../activities/callback/deliver-callback';
 import type { GradeflowConfig } from '../config/schema';
 import { controlQueue, deliveryQueue } from '../shared/task-queues';
+import type { OwnedStarts } from '../control/workflow-ownership';
+import type { RegradeStore } from '../store/regrades';
 import type { SubmissionStore } from '../store/submissions';
 
 export interface ControlWorkerDeps {
   connection: NativeConnection;
   config: GradeflowConfig;
   store: SubmissionStore;
+  /** Assignment regrades' rows (their activities read pages and outcomes). */
+  regrades: RegradeStore;
+  /** The regrade signals that assignment regrades send (the per-submission path). */
+  owned: Pick<OwnedStarts, 'regrade'>;
   /** A prebuilt bundle (tests build it once); otherwise the worker bundles src/workflows at start. */
   workflowBundle?: WorkflowBundleOption;
 }
@@ -21,13 +27,16 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     namespace: config.temporal.namespace,
     taskQueue: controlQueue(config.temporal.taskQueuePrefix),
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createControlActivities({
-      platforms: new Map(config.platforms.map((p) => [p.id, p])),
-      store: deps.store,
-      timeoutMs: config.callbacks.timeoutMs,
-      firstTryTimeoutMs: config.callbacks.firstTryTimeoutMs,
-      firstTryConcurrency: config.callbacks.firstTryConcurrency,
-    }),
+    activities: {
+      ...createControlActivities({
+        platforms: new Map(config.platforms.map((p) => [p.id, p])),
+        store: deps.store,
+        timeoutMs: config.callbacks.timeoutMs,
+        firstTryTimeoutMs: config.callbacks.firstTryTimeoutMs,
+        firstTryConcurrency: config.callbacks.firstTryConcurrency,
+      }),
+      ...createRegradeActivities({ regrades: deps.regrades, store: deps.store, owned: deps.owned }),
+    },
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
   });
 }
@@ -38,7 +47,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
  * costs a socket and a timer, no CPU to speak of, so the slots are many; a receiver that hangs holds
  * one of them for at most `callbacks.timeoutMs`, and none of the control queue's.
  */
-export async function createDeliveryWorker(deps: Omit<ControlWorkerDeps, 'workflowBundle'>): Promise<Worker> {
+export async function createDeliveryWorker(deps: Pick<ControlWorkerDeps, 'connection' | 'config' | 'store'>): Promise<Worker> {
   const { config } = deps;
   return Worker.create({
     connection: deps.connection,

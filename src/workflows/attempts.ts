@@ -16,6 +16,8 @@ export class Attempts {
   private taken = 0;
   /** The most urgent priority asked for by the pending requests; undefined: none asked. */
   private pendingPriority: number | undefined;
+  /** The image a regrade asked for (the latest request's), used from the next attempt on. */
+  requestedImage: string | undefined;
 
   /** `firstPriority`: the priority of the grading a new submission's run starts with. */
   constructor(previousAttempts: number, gradeOnStart: boolean, firstPriority?: number) {
@@ -25,9 +27,10 @@ export class Attempts {
     this.pendingPriority = gradeOnStart ? firstPriority : undefined;
   }
 
-  requestRegrade(priority?: number): void {
+  requestRegrade(priority?: number, image?: string): void {
     this.regradePending = true;
     if (priority !== undefined) this.pendingPriority = Math.min(this.pendingPriority ?? priority, priority);
+    if (image !== undefined) this.requestedImage = image;
   }
 
   /** Take the pending request: this run's slot for it and the priority it asked for. */

@@ -1,5 +1,5 @@
-import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { DeliveryRequest, FirstDeliveryTry } from '../shared/activity-contracts';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { DeliveryRequest, FirstDeliveryTry, GradingSpec } from '../shared/activity-contracts';
 import { closingPhase, statusOnResult } from '../shared/status';
 import type { GradeResult, GradeSubmissionInput, GradeSubmissionOutcome } from '../shared/types';
 import { recordResultProxy, storeWriteProxy } from './activity-options';
@@ -42,7 +42,7 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
   const attempts = new Attempts(input.previousAttempts, input.gradeOnStart, input.priority?.key);
   const run: Run = { input, attempts, progress: new Progress(attempts.current + 1), deliveries: new Deliveries(input) };
   setHandler(regradeSignal, (request) => {
-    attempts.requestRegrade(request?.priority);
+    attempts.requestRegrade(request?.priority, request?.image);
     run.progress.regradeRequested();
   });
   setHandler(statusQuery, () => run.progress.state);
@@ -64,12 +64,13 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
       const { slot, priority } = attempts.take();
       let attempt = attempts.begin(numbersFromDatabase() ? await allocateAttempt(run.input, String(slot)) : undefined);
       progress.attemptQueued(attempt);
-      const result = await gradeInContainer(run.input, gradingSpec(run.input, attempt), progress, attemptPriority(run.input, priority));
+      const spec = attemptSpec(run, attempt);
+      const result = await gradeInContainer(run.input, spec, progress, attemptPriority(run.input, priority));
       let request = graded(run, result, attempt);
       let first: FirstDeliveryTry | null;
       for (;;) {
         try {
-          first = await recordResult(run, attempt, result, request);
+          first = await recordResult(run, attempt, result, request, spec.image);
           break;
         } catch (err) {
           if (!attemptTaken(err)) throw err;
@@ -90,6 +91,14 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
   }
 }
 
+/** The attempt's grading: with the image a regrade asked for, if one did (runs before that option: the input's). */
+function attemptSpec(run: Run, attempt: number): GradingSpec {
+  const spec = gradingSpec(run.input, attempt);
+  const image = run.attempts.requestedImage;
+  if (image !== undefined && patched('regrade-with-image')) spec.image = image;
+  return spec;
+}
+
 /** An attempt's result is in: its callback (if any) supersedes the one still being delivered. */
 function graded(run: Run, result: GradeResult, attempt: number): DeliveryRequest | undefined {
   run.attempts.lastResult = result;
@@ -106,11 +115,12 @@ function recordResult(
   attempt: number,
   result: GradeResult,
   delivery: DeliveryRequest | undefined,
+  image: string,
 ): Promise<FirstDeliveryTry | null> {
   const { input, progress } = run;
   const status = statusOnResult(result.reason, { callback: Boolean(input.callbackUrl), regradePending: run.attempts.regradePending });
   return recordResultProxy(input, `attempt ${attempt}: record result${delivery ? ', deliver callback' : ''}`).recordResultAndDeliver({
-    record: { submissionId: input.submissionId, attempt, host: progress.host ?? null, timings: progress.state.timings, result, status },
+    record: { submissionId: input.submissionId, attempt, host: progress.host ?? null, timings: progress.state.timings, result, status, image },
     ...(delivery ? { delivery } : {}),
   });
 }

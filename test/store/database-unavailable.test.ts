@@ -11,6 +11,7 @@ import { createAssignmentStore } from '../../src/store/assignments';
 import { isDatabaseUnavailable } from '../../src/store/database-unavailable';
 import { openDb, type Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
+import { createSubmissionSearch } from '../../src/store/submission-search';
 import { createSubmissionStore } from '../../src/store/submissions';
 
 /**
@@ -53,6 +54,8 @@ describe('PostgreSQL restarting under the API', () => {
       workflows: { progress: async () => undefined } as unknown as AppDeps['workflows'],
       owned: {} as AppDeps['owned'],
       starter: { enqueue: (sub: { id: string }) => void enqueued.push(sub.id) } as unknown as AppDeps['starter'],
+      search: createSubmissionSearch(db),
+      regrades: {} as AppDeps['regrades'],
       health: { database: () => store.ping() },
       logger: false,
     });

@@ -248,4 +248,23 @@ describe('gradeSubmissionWorkflow', () => {
       [2, 2, 2],
     ]);
   });
+
+  it('a regrade with an image grades that attempt (and later ones) with it, and records which image graded each (patch regrade-with-image)', async () => {
+    const acts = activities();
+    await runWorkflow(
+      env,
+      {
+        name: 'regrade-with-image',
+        activities: acts,
+        input: () => ({ previousAttempts: 1, gradeOnStart: false }),
+        signalRegrade: true,
+        regradeRequest: { requestedBy: 'test', image: 'gradeflow-test/script-runner:fixed' },
+      },
+      async (handle) => {
+        expect(await handle.result()).toMatchObject({ attempts: 2, delivered: true });
+      },
+    );
+    expect(acts.runContainer.mock.calls.map(([spec]) => [spec.attempt, spec.image])).toEqual([[2, 'gradeflow-test/script-runner:fixed']]);
+    expect(acts.recordResultAndDeliver.mock.calls.map(([r]) => (r.record as { image?: string }).image)).toEqual(['gradeflow-test/script-runner:fixed']);
+  });
 });

@@ -80,6 +80,8 @@ export interface RunOptions {
   hosts?: [string, object][];
   /** Start as the API does for a regrade of a closed workflow: signal-with-start. */
   signalRegrade?: boolean;
+  /** The signal-with-start's regrade request (default: requested by `test`). */
+  regradeRequest?: RegradeRequest;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function runWorkflow(env: TestWorkflowEnvironment, opts: RunOptions
           ...start,
           args: [...start.args],
           signal: regradeSignal,
-          signalArgs: [{ requestedBy: 'test' }],
+          signalArgs: [opts.regradeRequest ?? { requestedBy: 'test' }],
         })
       : await env.client.workflow.start<typeof gradeSubmissionWorkflow>('gradeSubmissionWorkflow', { ...start, args: [...start.args] });
     await body(handle, queue);

@@ -28,7 +28,7 @@ export function createRecordActivities(store: SubmissionStore) {
      */
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
       const run = callingRun();
-      const written = await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result }, r.status, run);
+      const written = await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result, image: r.image ?? null }, r.status, run);
       if (!written) {
         throw ApplicationFailure.nonRetryable(`attempt ${r.attempt} was recorded by another run of this submission; not overwritten`, ErrorTypes.AttemptTaken);
       }

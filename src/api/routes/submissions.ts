@@ -12,9 +12,10 @@ import type { Submission } from '../../store/submissions';
 import { platformOf } from '../auth';
 import type { AppDeps } from '../deps';
 import { ApiError, invalid } from '../errors';
-import { isPlainObject } from '../fields';
-import { validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
-import { presentSubmission } from '../present';
+import { isAbsent, isPlainObject } from '../fields';
+import { checkImageAllowed, validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
+import { encodeCursor, parseListQuery } from '../list-query';
+import { presentListedSubmission, presentSubmission } from '../present';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -169,7 +170,34 @@ function sameSubmission(a: Submission, b: ValidSubmission): boolean {
   );
 }
 
-type SubmissionDeps = Pick<AppDeps, 'config' | 'store' | 'assignments' | 'workflows' | 'owned' | 'starter'>;
+type SubmissionDeps = Pick<AppDeps, 'config' | 'store' | 'assignments' | 'workflows' | 'owned' | 'starter' | 'search'>;
+
+/** The fields a regrade may have (per submission; the assignment regrade has more). */
+const REGRADE_FIELDS = ['image', 'priority'] as const;
+
+/**
+ * A regrade's image: allowed for the platform and pinned as at intake (src/security/image-policy.ts,
+ * src/registry/resolve-digest.ts); undefined when the request names none.
+ */
+export async function regradeImage(value: unknown, platform: PlatformConfig, config: GradeflowConfig): Promise<string | undefined> {
+  if (isAbsent(value)) return undefined;
+  return pinnedImage(checkImageAllowed(value, platform), config);
+}
+
+/** `priority`, 1 (urgent) … 5: carried to the regrade signal for the priorities change to act on. */
+export function regradePriority(value: unknown): number | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5) throw invalid('priority', 'must be an integer from 1 (urgent) to 5');
+  return value;
+}
+
+/** A POST body that may be empty (no body at all) or a JSON object with only `fields`. */
+export function optionalBody(body: unknown, fields: readonly string[]): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (!isPlainObject(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object');
+  for (const key of Object.keys(body)) if (!fields.includes(key)) throw invalid(key, `is not a field here; the fields are ${fields.join(', ')}`);
+  return body;
+}
 
 /** POST /v1/submissions, GET /v1/submissions/:id, POST /v1/submissions/:id/regrade (under `buildApp`'s auth hook). */
 export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDeps): void {
@@ -216,11 +244,31 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     return presentSubmission(sub, attempts, deliveries, progress);
   });
 
+  v1.get('/v1/submissions', async (req) => {
+    const q = parseListQuery(req.query);
+    const { items, next } = await deps.search.list(platformOf(req).id, q.filter, q.limit, q.cursor);
+    return { items: items.map(presentListedSubmission), next_cursor: next ? encodeCursor(next) : null };
+  });
+
   v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', async (req, reply) => {
     const p = platformOf(req);
+    const body = optionalBody(req.body, REGRADE_FIELDS);
     const sub = await findSubmission(deps, p, req.params.id);
-    await deps.owned.regrade(sub, p.id);
-    return reply.status(202).send({ id: sub.id, work_id: sub.workId, status: 'queued', previous_attempts: sub.attempts });
+    const image = await regradeImage(body.image, p, deps.config);
+    const priority = regradePriority(body.priority);
+    // A new image grades this submission from now on: stored, so that a later regrade (or a new run) uses it too.
+    if (image !== undefined && image !== sub.image) await deps.store.setImage(sub.id, image);
+    await deps.owned.regrade(image !== undefined ? { ...sub, image } : sub, p.id, {
+      ...(image !== undefined ? { image } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+    });
+    return reply.status(202).send({
+      id: sub.id,
+      work_id: sub.workId,
+      status: 'queued',
+      previous_attempts: sub.attempts,
+      image: image ?? sub.image,
+    });
   });
 }
 
