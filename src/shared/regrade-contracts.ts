@@ -70,7 +70,7 @@ export interface RegradeCarried {
 export interface RegradeAssignmentInput extends RegradeKey {
   /** The image to regrade with (pinned), or absent for each submission's own. */
   image?: string;
-  /** Passed through to each submission's regrade signal (priorities: another change). */
+  /** Passed through to each submission's regrade signal (1 urgent … 5; absent: `priorities.regrade`, below live work). */
   priority?: number;
   /** Regrades in flight at once (`regrades.concurrency`). */
   concurrency: number;

@@ -184,7 +184,7 @@ export async function regradeImage(value: unknown, platform: PlatformConfig, con
   return pinnedImage(checkImageAllowed(value, platform), config);
 }
 
-/** `priority`, 1 (urgent) … 5: carried to the regrade signal for the priorities change to act on. */
+/** `priority`, 1 (urgent) … 5: the regrade's grading waits at it (absent: `priorities.regrade`, below live work). */
 export function regradePriority(value: unknown): number | undefined {
   if (isAbsent(value)) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5) throw invalid('priority', 'must be an integer from 1 (urgent) to 5');
