@@ -1,11 +1,22 @@
 import type Dockerode from 'dockerode';
 import { archiveKind } from '../../archives/read-archive';
-import { containerLayout, type ContainerLayout } from '../../results/container-layout';
+import { containerLayout, IMAGE_COPY_DIR, type ContainerLayout } from '../../results/container-layout';
 import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-frame';
 import type { GradingSpec } from '../../shared/activity-contracts';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
 const GRADER_USER = '65534:65534';
+
+/**
+ * Who owns a writable root's tmpfs: the user the grader runs as (runc gives a tmpfs the mode of the image's
+ * directory, often root's 0755, so ownership is what lets the grader write). The image's own user when the
+ * flavour allows it: numeric `uid[:gid]`, else root (a user given by name is not resolved here).
+ */
+export function writableRootOwner(isolation: Isolation, imageUser: string | undefined): { uid: number; gid: number } {
+  if (!isolation.allowRoot) return { uid: 65534, gid: 65534 };
+  const m = /^(\d+)(?::(\d+))?$/.exec(imageUser ?? '');
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : { uid: 0, gid: 0 };
+}
 
 /**
  * Under runc, RLIMIT_NPROC counts every process of the uid on the whole host (all grading containers
@@ -77,6 +88,7 @@ export function containerOptions(
   hostId: string,
   isolation: Isolation,
   imageCommand: string[] = [],
+  imageUser?: string,
 ): Dockerode.ContainerCreateOptions {
   const { limits } = spec;
   const layout = containerLayout(spec.grading);
@@ -85,11 +97,17 @@ export function containerOptions(
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   const tmpfsBytes = limits.tmpfsMb * 1024 * 1024;
   const processes = processLimits(limits.pids, isolation.runtime);
+  const owner = writableRootOwner(isolation, imageUser);
+  const fill = layout.writableRoot ? { from: IMAGE_COPY_DIR, to: layout.writableRoot } : undefined;
+  // The writable root holds the grader's program: exec, unlike /tmp's default.
+  const writableRoot = layout.writableRoot
+    ? { [layout.writableRoot]: `rw,exec,nosuid,nodev,size=${limits.tmpfsMb}m,uid=${owner.uid},gid=${owner.gid}` }
+    : {};
   return {
     name: containerName(spec),
     Image: spec.image,
     Env: graderEnv(spec, layout),
-    ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile), Cmd: [] } : {}),
+    ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile, fill), Cmd: [] } : {}),
     ...(layout.workingDir ? { WorkingDir: layout.workingDir } : {}),
     ...(isolation.allowRoot ? {} : { User: GRADER_USER }),
     Labels: {
@@ -107,7 +125,8 @@ export function containerOptions(
     Tty: false,
     // The submission arrives by the archive API into this anonymous volume: no host path is mounted,
     // so it works with a read-only root and on any host. Its files are root's and read-only to the grader.
-    Volumes: { [layout.submissionDir]: {} },
+    // A writable root's image content waits in another one (copy-image-dir.ts).
+    Volumes: { [layout.submissionDir]: {}, ...(fill ? { [fill.from]: {} } : {}) },
     HostConfig: {
       NetworkMode: 'none',
       Memory: memoryBytes,
@@ -118,7 +137,7 @@ export function containerOptions(
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': tmpfs, ...(layout.resultsDir ? { [layout.resultsDir]: tmpfs } : {}) },
+      Tmpfs: { '/tmp': tmpfs, ...writableRoot, ...(layout.resultsDir ? { [layout.resultsDir]: tmpfs } : {}) },
       ShmSize: Math.min(tmpfsBytes, 64 * 1024 * 1024),
       IpcMode: 'private',
       Binds: [],

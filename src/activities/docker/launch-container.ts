@@ -1,4 +1,3 @@
-import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Dockerode from 'dockerode';
 import type { ArchiveLimits } from '../../archives/read-archive';
@@ -9,8 +8,9 @@ import type { GradingSpec, StartedContainer } from '../../shared/activity-contra
 import { submissionBytes, type SubmissionSource } from './submission-bytes';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
+import { copyImageDir } from './copy-image-dir';
 import type { ContainerSlots } from './container-slots';
-import { keepHeartbeating } from '../heartbeat';
+import { keepHeartbeating, type GradingScope } from '../heartbeat';
 import { dockerMessage, isDockerStatus, neverStarted } from './docker-status';
 import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
@@ -110,10 +110,12 @@ async function createOrAdopt(
   const image = await namedImage(deps, spec);
   // A results file is read by a script that runs the image's own command.
   const imageCommand = layout.resultsFile && !layout.command ? [...asArgv(image.Config.Entrypoint), ...asArgv(image.Config.Cmd)] : [];
-  const options = { ...containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour), imageCommand), Image: image.Id };
+  const isolation = deps.isolationFor(spec.flavour);
+  const options = { ...containerOptions(spec, deps.host.hostId, isolation, imageCommand, image.Config.User), Image: image.Id };
   for (;;) {
     try {
       const container = await deps.docker.createContainer(options);
+      await copyImageDir(container, layout, spec.limits.tmpfsMb * 1024 * 1024);
       await copySubmission(container, layout.submissionDir, { name: spec.file.name, content: bytes }, deps.archiveLimits);
       return { container, adopted: false };
     } catch (err) {
@@ -134,7 +136,7 @@ async function createOrAdopt(
  * a retry adopts the container a previous try started. On failure the container is removed and the
  * slot freed.
  */
-export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: GradingSpec): Promise<StartedContainer> {
+export async function launchContainer(deps: LaunchDeps, ctx: GradingScope, spec: GradingSpec): Promise<StartedContainer> {
   const name = containerName(spec);
   const signal = ctx.cancellationSignal;
   // A pull says how far it is in the heartbeat's details (seen in Temporal's UI).
