@@ -41,7 +41,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     submissions: deps.submissions,
     isolationFor: (flavour) => {
       const f = config.flavours[flavour];
-      return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false };
+      return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false, switchUser: f?.switchUser ?? false };
     },
     pullPolicyFor: (flavour) => config.flavours[flavour]?.pullPolicy ?? 'if-missing',
     registries: config.registries,

@@ -9,7 +9,7 @@ import { CallbackBodySchema } from '../../src/results/result-schema';
 import { validateGradeResult } from '../../src/results/schemas';
 import { EXAMPLE_IMAGE_TAGS } from '../../src/setup/images';
 import { useTempDir } from '../helpers/hooks';
-import { GRADESCOPE_SAMPLE, SCRIPT_RUNNER } from '../helpers/images';
+import { GRADESCOPE_RUNUSER, GRADESCOPE_SAMPLE, SCRIPT_RUNNER } from '../helpers/images';
 
 /**
  * `gradeflow try`, the real CLI (bin/gradeflow.js, built), on the local Docker engine: no Temporal, no
@@ -29,7 +29,7 @@ function configFile(): string {
     file,
     JSON.stringify({
       dataDir: path.join(dir(), 'data'),
-      flavours: { default: {}, quick: { timeLimitSeconds: 2 }, root: { allowRoot: true } },
+      flavours: { default: {}, quick: { timeLimitSeconds: 2 }, root: { allowRoot: true }, gradescope: { allowRoot: true, switchUser: true } },
     }),
   );
   return file;
@@ -114,5 +114,18 @@ describe('gradeflow try', () => {
     const partial = result.tests.find((t: { name: string }) => t.name === 'Sets partial credit');
     expect(result).toMatchObject({ success: true, max_grade: 30, grade_visibility: 'after_published' });
     expect(result.grade).toBeCloseTo(20 + partial.score, 4);
+  });
+
+  it("Gradescope's `runuser -u student`: works with switchUser (SETUID, SETGID), the student cannot reach the grader's files; refused without", async () => {
+    const probe = script('probe.sh', 'id -un\ncat /autograder/source/secret.txt 2>/dev/null || echo no-secret\ntouch /autograder/run_autograder 2>/dev/null && echo changed-grader || echo grader-untouched\n');
+    const ok = await gradeflowTry(['--image', GRADESCOPE_RUNUSER, '--format', 'gradescope', '--flavour', 'gradescope', '--file', probe, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).result.feedback.content).toBe('student no-secret grader-untouched ');
+    // Root without switchUser keeps no capability at all: runuser cannot switch.
+    const refused = await gradeflowTry(['--image', GRADESCOPE_RUNUSER, '--format', 'gradescope', '--flavour', 'root', '--file', probe, '--json']);
+    expect(refused.code).toBe(1);
+    const { result } = JSON.parse(refused.stdout) as { result: Record<string, any> };
+    expect(result.reason).toBe('crashed');
+    expect(result.stderr.text).toContain('runuser: cannot set groups: Operation not permitted');
   });
 });

@@ -11,9 +11,13 @@ export const SCRIPT_RUNNER = 'gradeflow-test/script-runner:1';
 /** Gradescope's own Python sample, its files unchanged (test/images/gradescope-python-sample/Dockerfile says from where). */
 export const GRADESCOPE_SAMPLE = 'gradeflow-test/gradescope-python-sample:1';
 
+/** Gradescope's recommended root pattern: run_autograder runs the submission with `runuser -u student`. */
+export const GRADESCOPE_RUNUSER = 'gradeflow-test/gradescope-runuser:1';
+
 export const TEST_IMAGES: LocalImage[] = [
   { tag: SCRIPT_RUNNER, dir: path.join(IMAGES_DIR, 'script-runner') },
   { tag: GRADESCOPE_SAMPLE, dir: path.join(IMAGES_DIR, 'gradescope-python-sample') },
+  { tag: GRADESCOPE_RUNUSER, dir: path.join(IMAGES_DIR, 'gradescope-runuser') },
 ];
 
 /** The bench's grader (the process stack's platform may run `gradeflow-bench/*`): runs the submission as a shell script, as the script runner does. */

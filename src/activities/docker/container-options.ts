@@ -53,7 +53,12 @@ export const LABELS = {
 export interface Isolation {
   runtime?: string;
   allowRoot: boolean;
+  /** With allowRoot: SETUID and SETGID, so that a root grader can run code as another user (runuser). */
+  switchUser?: boolean;
 }
+
+/** What `runuser -u student` needs of a root grader (measured: without SETGID "cannot set groups", without SETUID "cannot set user id"). */
+const SWITCH_USER_CAPS = ['SETUID', 'SETGID'];
 
 /** Room in Docker's log file: far above the output limit, so a late reader never finds the head rotated away. */
 function logFileKb(outputLimitBytes: number): number {
@@ -64,9 +69,13 @@ export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'
   return `gradeflow-${spec.submissionId}-a${spec.attempt}`;
 }
 
-/** The grader's environment: the submission's params and where the submission is. Nothing of the worker's. */
+/**
+ * The grader's environment: the submission's params, where the submission is, and which grading this is
+ * (gradeflow's submission id and attempt number; params may not use these names). Nothing of the worker's.
+ */
 function graderEnv(spec: GradingSpec, layout: ContainerLayout): string[] {
   const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`);
   env.push(`SUBMISSION_DIR=${layout.submissionDir}`, `SUBMISSION_NAME=${spec.file.name}`);
   if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${layout.submissionDir}/${spec.file.name}`);
   if (layout.resultsFile) env.push(`RESULTS_FILE=${layout.resultsFile}`);
@@ -134,6 +143,7 @@ export function containerOptions(
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: processes.pidsLimit,
       CapDrop: ['ALL'],
+      ...(isolation.allowRoot && isolation.switchUser ? { CapAdd: SWITCH_USER_CAPS } : {}),
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       ReadonlyRootfs: true,

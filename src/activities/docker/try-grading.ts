@@ -72,7 +72,7 @@ export async function tryGrading(docker: Dockerode, config: GradeflowConfig, req
     collectors: new OutputCollectors(),
     // The file travels inline: nothing is fetched from a server.
     submissions: { serverUrl: 'http://127.0.0.1:0', workerToken: '' },
-    isolationFor: () => ({ ...(flavour.runtime ? { runtime: flavour.runtime } : {}), allowRoot: flavour.allowRoot }),
+    isolationFor: () => ({ ...(flavour.runtime ? { runtime: flavour.runtime } : {}), allowRoot: flavour.allowRoot, switchUser: flavour.switchUser }),
     pullPolicyFor: () => flavour.pullPolicy,
     registries: config.registries,
     archiveLimits: config.archives,
