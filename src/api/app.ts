@@ -10,6 +10,7 @@ import { createPlatformAuth } from './auth';
 import type { AppDeps } from './deps';
 import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
+import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
 import { registerSchemaRoutes } from './routes/schemas';
@@ -128,5 +129,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
+  registerGraderFactsRoutes(app, deps);
   return app;
 }

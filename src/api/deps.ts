@@ -4,6 +4,7 @@ import type { SubmissionWorkflows } from '../control/submission-workflows';
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
 import type { AssignmentStore } from '../store/assignments';
+import type { GraderFactsStore } from '../store/grader-facts';
 import type { SubmissionStore } from '../store/submissions';
 import type { HealthChecks } from './routes/health';
 
@@ -12,6 +13,8 @@ export interface AppDeps {
   config: GradeflowConfig;
   store: SubmissionStore;
   assignments: AssignmentStore;
+  /** What graders are told about their grading (for grading hosts). */
+  graderFacts: GraderFactsStore;
   /** The submissions' workflows in Temporal: live progress for GET. */
   workflows: Pick<SubmissionWorkflows, 'progress'>;
   /** Starts and regrades of the submission's own workflow. */

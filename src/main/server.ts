@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type Dockerode from 'dockerode';
 import { buildApp } from '../api/app';
+import { createGraderFactsStore } from '../store/grader-facts';
 import type { GradeflowConfig } from '../config/schema';
 import { createReconcileLoop } from '../control/reconcile';
 import { ensureSearchAttributes } from '../control/register-search-attributes';
@@ -81,6 +82,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     config,
     store,
     assignments: createAssignmentStore(db),
+    graderFacts: createGraderFactsStore(db),
     workflows,
     owned,
     starter,

@@ -37,6 +37,8 @@ export interface ContainerLayout {
    * `tmpfsMb`, filled with the image's own content of it (through IMAGE_COPY_DIR) before the grader runs.
    */
   writableRoot?: string;
+  /** A file gradeflow writes into the writable root: Gradescope's submission_metadata.json. */
+  metadataFile?: string;
   /** The grader's command instead of the image's own. */
   command?: string[];
   workingDir?: string;
@@ -48,6 +50,7 @@ export function containerLayout(grading: GradingSettings | undefined): Container
     case 'gradescope':
       return {
         writableRoot: GRADESCOPE.root,
+        metadataFile: 'submission_metadata.json',
         submissionDir: GRADESCOPE.submissionDir,
         resultsDir: GRADESCOPE.resultsDir,
         resultsFile: GRADESCOPE.resultsFile,

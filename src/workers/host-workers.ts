@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { createHostActivities } from '../activities';
 import type { SubmissionSource } from '../activities/docker/submission-bytes';
 import { ContainerSlots } from '../activities/docker/container-slots';
+import { fetchGraderFacts } from '../activities/docker/grader-facts';
 import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';
 import { flavourQueue, hostQueue } from '../shared/task-queues';
@@ -46,6 +47,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     pullPolicyFor: (flavour) => config.flavours[flavour]?.pullPolicy ?? 'if-missing',
     registries: config.registries,
     archiveLimits: config.archives,
+    graderFacts: (spec, signal) => fetchGraderFacts(deps.submissions, spec.submissionId, signal),
   });
   const common = {
     connection: deps.connection,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateGradeResult } from '../../src/results/schemas';
-import { GRADESCOPE_SAMPLE } from '../helpers/images';
+import { GRADESCOPE_METADATA, GRADESCOPE_SAMPLE } from '../helpers/images';
 import { useReceiver, useStack } from '../helpers/hooks';
 import { STACK_LIMITS } from '../helpers/limits';
 import { b64file, gradeThroughCallback } from '../helpers/stack';
@@ -72,3 +72,35 @@ describe("Gradescope's Python sample, unchanged, end to end", () => {
     expect(cb.grade).toBeCloseTo(14 + partial, 4);
   });
 });
+
+describe('what graders are told', () => {
+  it("Gradescope's submission_metadata.json with the student's earlier submissions and their scores; the same facts as environment variables; no secret", async () => {
+    expect((await stack.request('PUT', '/v1/assignments/meta', { image: GRADESCOPE_METADATA, format: 'gradescope', max_grade: 20 })).status).toBe(201);
+    const student = `s-${Math.random().toString(36).slice(2)}`;
+    const told = (cb: Record<string, any>) => JSON.parse(cb.feedback.content) as { metadata: Record<string, any>; env: Record<string, string> };
+    const first = await grade('meta', { file: b64file('a.py', 'x = 1\n'), student_id: student, course_id: 'cs101' });
+    expect(told(first).metadata).toMatchObject({ id: first.submission_id, assignment: { id: 'meta', total_points: '20.0', course_id: 'cs101' }, users: [{ id: student }], previous_submissions: [] });
+    // Another student's submission is not this student's history.
+    await grade('meta', { file: b64file('a.py', 'x = 2\n'), student_id: `${student}-other` });
+    const second = await grade('meta', { file: b64file('a.py', 'x = 3\n'), student_id: student });
+    const { metadata, env } = told(second);
+    expect(metadata.id).toBe(second.submission_id);
+    expect(Date.parse(metadata.created_at)).toBeGreaterThan(Date.parse(told(first).metadata.created_at));
+    expect(metadata.users).toEqual([{ id: student }]);
+    expect(metadata.previous_submissions).toEqual([{ submission_time: told(first).metadata.created_at, score: 1, autograder_error: false }]);
+    expect(second.grade).toBe(2);
+    expect(env).toMatchObject({
+      GRADEFLOW_SUBMISSION_ID: second.submission_id,
+      GRADEFLOW_ATTEMPT: '1',
+      GRADEFLOW_ASSIGNMENT_ID: 'meta',
+      GRADEFLOW_STUDENT_ID: student,
+      GRADEFLOW_PREVIOUS_SUBMISSIONS: '1',
+      GRADEFLOW_PREVIOUS_SCORE: '1',
+      GRADEFLOW_CREATED_AT: metadata.created_at,
+    });
+    const everything = JSON.stringify(env);
+    expect(everything).not.toContain(stack.config.workerToken!);
+    expect(everything).not.toContain(stack.secret);
+  });
+});
+

@@ -3,6 +3,8 @@ import { archiveKind } from '../../archives/read-archive';
 import { containerLayout, IMAGE_COPY_DIR, type ContainerLayout } from '../../results/container-layout';
 import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-frame';
 import type { GradingSpec } from '../../shared/activity-contracts';
+import type { GraderFacts } from '../../shared/grader-facts';
+import { graderFactsEnv } from './grader-facts';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
 const GRADER_USER = '65534:65534';
@@ -73,9 +75,9 @@ export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'
  * The grader's environment: the submission's params, where the submission is, and which grading this is
  * (gradeflow's submission id and attempt number; params may not use these names). Nothing of the worker's.
  */
-function graderEnv(spec: GradingSpec, layout: ContainerLayout): string[] {
+function graderEnv(spec: GradingSpec, layout: ContainerLayout, facts: GraderFacts | undefined): string[] {
   const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
-  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`);
+  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`, ...graderFactsEnv(facts));
   env.push(`SUBMISSION_DIR=${layout.submissionDir}`, `SUBMISSION_NAME=${spec.file.name}`);
   if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${layout.submissionDir}/${spec.file.name}`);
   if (layout.resultsFile) env.push(`RESULTS_FILE=${layout.resultsFile}`);
@@ -98,6 +100,7 @@ export function containerOptions(
   isolation: Isolation,
   imageCommand: string[] = [],
   imageUser?: string,
+  facts?: GraderFacts,
 ): Dockerode.ContainerCreateOptions {
   const { limits } = spec;
   const layout = containerLayout(spec.grading);
@@ -115,7 +118,7 @@ export function containerOptions(
   return {
     name: containerName(spec),
     Image: spec.image,
-    Env: graderEnv(spec, layout),
+    Env: graderEnv(spec, layout, facts),
     ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile, fill), Cmd: [] } : {}),
     ...(layout.workingDir ? { WorkingDir: layout.workingDir } : {}),
     ...(isolation.allowRoot ? {} : { User: GRADER_USER }),

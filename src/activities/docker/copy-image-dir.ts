@@ -63,3 +63,13 @@ export async function copyImageDir(container: Dockerode.Container, layout: Conta
   }
   await container.putArchive(Buffer.concat(chunks), { path: IMAGE_COPY_DIR });
 }
+
+/** Put one file of gradeflow's (Gradescope's submission_metadata.json) with the image's copy: the entry script copies it into the writable root. */
+export async function putImageCopyFile(container: Dockerode.Container, name: string, content: string): Promise<void> {
+  const pack = tar.pack();
+  pack.entry({ name, mode: 0o644 }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  await container.putArchive(Buffer.concat(chunks), { path: IMAGE_COPY_DIR });
+}
