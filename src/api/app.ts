@@ -11,6 +11,7 @@ import type { AppDeps } from './deps';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
+import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
 import { registerRegradeRoutes } from './routes/regrades';
@@ -139,5 +140,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
+  registerGraderFactsRoutes(app, deps);
   return app;
 }

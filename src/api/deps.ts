@@ -5,6 +5,7 @@ import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
 import type { AssignmentRegrades } from '../control/assignment-regrades';
 import type { AssignmentStore } from '../store/assignments';
+import type { GraderFactsStore } from '../store/grader-facts';
 import type { SubmissionSearch } from '../store/submission-search';
 import type { SubmissionStore } from '../store/submissions';
 import type { HealthChecks } from './routes/health';
@@ -18,6 +19,8 @@ export interface AppDeps {
   search: SubmissionSearch;
   /** Assignment regrades: start, progress, pause/resume/cancel. */
   regrades: AssignmentRegrades;
+  /** What graders are told about their grading (for grading hosts). */
+  graderFacts: GraderFactsStore;
   /** The submissions' workflows in Temporal: live progress for GET. */
   workflows: Pick<SubmissionWorkflows, 'progress'>;
   /** Starts and regrades of the submission's own workflow. */

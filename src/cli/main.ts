@@ -5,6 +5,7 @@ import { runServer, runWorker } from './processes';
 import { runRegrade, type RegradeCliOptions } from './regrade';
 import { writeSchemas } from './schemas';
 import { runSetup } from './setup';
+import { runTry, type TryCliOptions } from './try';
 
 function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
@@ -55,6 +56,21 @@ cluster
   .description('start a part of the running cluster again (role: postgres, temporal, registry, server, host/worker, dockerd; index from 1)')
   .option('--dir <dir>', 'the running cluster\'s --dir (default: <dataDir>/cluster)')
   .action((role: string, index: string | undefined, opts: { dir?: string }) => runClusterRestart(role, index, opts).catch(fail));
+
+program
+  .command('try')
+  .description('grade one submission on this machine’s Docker engine exactly as a grading host would (no Temporal, no database); exit code 0 when it is graded')
+  .requiredOption('--image <image>', 'the grader image')
+  .option('--file <path>', 'the submission; repeat for several files (sent as one tar, like an archive)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--format <format>', 'auto, correctomatic, gitlab, gradescope, junit or tap', 'auto')
+  .option('--flavour <flavour>', "the flavour whose limits and isolation apply (this configuration's)", 'default')
+  .option('--params <params>', 'the grader\'s params: a JSON object of strings or "k1=v1,k2=v2", as the API takes them')
+  .option('--max-grade <n>', "the assignment's max grade")
+  .option('--results-file <path>', "JUnit: where the grader writes its XML")
+  .option('--json', 'print {spec, result, callback_body} as JSON')
+  .action((opts: TryCliOptions) =>
+    runTry(opts).then((code) => process.exit(code), fail),
+  );
 
 program
   .command('setup')

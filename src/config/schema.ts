@@ -19,6 +19,11 @@ export const FlavourSchema = Type.Object(
     ...Limits,
     runtime: Type.Optional(Type.String({ minLength: 1, description: 'OCI runtime, e.g. "runsc" for gVisor' })),
     allowRoot: Type.Boolean({ default: false, description: "run as the image's own user, even root (default: nobody)" }),
+    switchUser: Type.Boolean({
+      default: false,
+      description:
+        'with allowRoot: the grader may run code as another user (runuser/su, Gradescope\'s `runuser -u student`): adds the capabilities SETUID and SETGID, nothing else',
+    }),
     pullPolicy: Type.Union([Type.Literal('if-missing'), Type.Literal('always'), Type.Literal('never')], {
       default: 'if-missing',
       description:

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type Dockerode from 'dockerode';
 import { buildApp } from '../api/app';
+import { createGraderFactsStore } from '../store/grader-facts';
 import type { GradeflowConfig } from '../config/schema';
 import { createReconcileLoop } from '../control/reconcile';
 import { ensureSearchAttributes } from '../control/register-search-attributes';
@@ -89,6 +90,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     assignments: createAssignmentStore(db),
     search: createSubmissionSearch(db),
     regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, regradeStore),
+    graderFacts: createGraderFactsStore(db),
     workflows,
     owned,
     starter,

@@ -3,7 +3,7 @@ import { failureResult } from '../shared/failure-result';
 import { containerLayout } from './container-layout';
 import { FILE_FORMATS, parseGraderOutput } from './formats';
 import { round4 } from './formats/bounds';
-import type { ParsedGrade } from './formats/types';
+import type { GraderExtras, ParsedGrade } from './formats/types';
 import { excerptOf } from './output-excerpt';
 import { splitResultsFrame } from './results-frame';
 import { describeSchemaError, validateGradeResult } from './schemas';
@@ -32,6 +32,18 @@ type Streams = Pick<GradeResult, 'exit_code' | 'duration_ms' | 'stdout' | 'stder
 /** Sum of the tests' scores: the grade of a grader that reports tests and no total of its own. */
 const sumOfScores = (p: ParsedGrade): number | undefined => (p.tests.length ? round4(p.tests.reduce((sum, t) => sum + t.score, 0)) : undefined);
 
+/** The extras a parser read (Gradescope's), exactly those fields. */
+function extrasOf(p: ParsedGrade): GraderExtras {
+  const { grade_visibility, output_format, execution_time, extra_data, leaderboard } = p;
+  return {
+    ...(grade_visibility !== undefined ? { grade_visibility } : {}),
+    ...(output_format !== undefined ? { output_format } : {}),
+    ...(execution_time !== undefined ? { execution_time } : {}),
+    ...(extra_data !== undefined ? { extra_data } : {}),
+    ...(leaderboard !== undefined ? { leaderboard } : {}),
+  };
+}
+
 function graded(p: ParsedGrade, format: GradeResult['format'], grading: GradingSettings | undefined, streams: Streams): GradeResult {
   const grade = p.grade ?? sumOfScores(p);
   const maxGrade = p.max_grade ?? grading?.maxGrade;
@@ -43,6 +55,7 @@ function graded(p: ParsedGrade, format: GradeResult['format'], grading: GradingS
     tests: p.tests,
     ...(p.feedback ? { feedback: p.feedback } : {}),
     ...(p.stdout_visibility ? { stdout_visibility: p.stdout_visibility } : {}),
+    ...extrasOf(p),
     ...(format ? { format } : {}),
     ...streams,
   };

@@ -11,6 +11,35 @@ const VisibilitySchema = Type.Union(
   { description: "who may see it, Gradescope's values: visible (default), hidden, after_due_date, after_published" },
 );
 
+const OutputFormatSchema = Type.String({
+  maxLength: 32,
+  description: "how the grader asked for its text to be rendered, as it gave it (Gradescope: text, html, simple_format, md, ansi)",
+});
+
+const LeaderboardEntrySchema = Type.Object(
+  {
+    name: Type.String({ maxLength: 256 }),
+    value: Type.Union([Type.Number(), Type.String({ maxLength: 1024 })]),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  },
+  { additionalProperties: false, description: "one value for the assignment's leaderboard (Gradescope)" },
+);
+
+/** What a grader reported beyond grade and tests, kept for the platform (Gradescope's fields). */
+const GraderExtras = {
+  grade_visibility: Type.Optional(
+    Type.Union([Type.Literal('hidden'), Type.Literal('after_due_date'), Type.Literal('after_published')], {
+      description:
+        'when the student may see the grade (the total), when not at once: Gradescope hides it while any test is hidden ' +
+        "(the results' own visibility, or a test's); the platform should do the same",
+    }),
+  ),
+  output_format: Type.Optional(OutputFormatSchema),
+  execution_time: Type.Optional(Type.Number({ minimum: 0, description: 'seconds the grader says it ran (Gradescope execution_time)' })),
+  extra_data: Type.Optional(Type.Unknown({ description: 'anything the grader stored with the results, as it gave it (Gradescope)' })),
+  leaderboard: Type.Optional(Type.Array(LeaderboardEntrySchema, { maxItems: 64 })),
+};
+
 const TestStatusSchema = Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('error'), Type.Literal('skipped')], {
   description: 'passed; failed (an assertion); error (the test itself broke); skipped (not run, earns nothing)',
 });
@@ -24,6 +53,9 @@ export const TestResultSchema = Type.Object(
     output: Type.Optional(Type.String({ description: 'what the test reported (assertion message, diff, …)' })),
     visibility: Type.Optional(VisibilitySchema),
     tags: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 64 })),
+    number: Type.Optional(Type.String({ maxLength: 64, description: "the test's number as the grader gave it (Gradescope's \"1.2\"); tests are listed in its order" })),
+    output_format: Type.Optional(OutputFormatSchema),
+    extra_data: Type.Optional(Type.Unknown({ description: 'anything the grader stored with the test, as it gave it (Gradescope)' })),
   },
   { additionalProperties: false },
 );
@@ -76,6 +108,7 @@ export const GradeResultSchema = Type.Object(
     tests: Type.Array(TestResultSchema, { description: 'one entry per test the grader reported' }),
     feedback: Type.Optional(FeedbackSchema),
     stdout_visibility: Type.Optional(VisibilitySchema),
+    ...GraderExtras,
     format: Type.Optional(ResultFormatSchema),
     error: Type.Optional(Type.String({ description: 'human-readable, when success is false' })),
     reason: Type.Optional(FailureReasonSchema),
@@ -105,6 +138,7 @@ export const CallbackBodySchema = Type.Object(
     tests: Type.Array(TestResultSchema),
     feedback: Type.Optional(FeedbackSchema),
     stdout_visibility: Type.Optional(VisibilitySchema),
+    ...GraderExtras,
     format: Type.Optional(ResultFormatSchema),
     error: Type.Optional(Type.String()),
     reason: Type.Optional(FailureReasonSchema),
@@ -123,6 +157,7 @@ export const CallbackBodySchema = Type.Object(
 export type Visibility = Static<typeof VisibilitySchema>;
 export type TestStatus = Static<typeof TestStatusSchema>;
 export type TestResult = Static<typeof TestResultSchema>;
+export type LeaderboardEntry = Static<typeof LeaderboardEntrySchema>;
 export type Feedback = Static<typeof FeedbackSchema>;
 export type OutputExcerpt = Static<typeof OutputExcerptSchema>;
 export type ResultFormat = Static<typeof ResultFormatSchema>;

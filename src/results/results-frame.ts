@@ -28,10 +28,16 @@ export const FRAME_ALLOWANCE_BYTES = Math.ceil((RESULTS_FILE_LIMIT_BYTES + 1) / 
 /**
  * The container's entrypoint: `sh -c <script> gradeflow <grader command…>`. The grader's exit code is
  * the container's. Reads one byte more than the limit so that an over-long file is noticed, not cut.
+ * `fill`: first copy the image's content of a writable root from where it waits (see container-layout.ts).
  */
-export function wrappedEntrypoint(command: string[], resultsFile: string): string[] {
+export function wrappedEntrypoint(command: string[], resultsFile: string, fill?: { from: string; to: string }): string[] {
   if (!isShellSafePath(resultsFile)) throw new Error(`unsafe results path ${JSON.stringify(resultsFile)}`);
+  if (fill && !(isShellSafePath(fill.from) && isShellSafePath(fill.to))) throw new Error(`unsafe fill paths ${JSON.stringify(fill)}`);
+  const copy = fill
+    ? [`for f in '${fill.from}'/* '${fill.from}'/.[!.]* '${fill.from}'/..?*; do if [ -e "$f" ] || [ -L "$f" ]; then cp -R "$f" '${fill.to}'/; fi; done`]
+    : [];
   const script = [
+    ...copy,
     '"$@"',
     'code=$?',
     'kill -s KILL -1 2>/dev/null; kill -s KILL -1 2>/dev/null',

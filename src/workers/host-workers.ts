@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { createHostActivities } from '../activities';
 import type { SubmissionSource } from '../activities/docker/submission-bytes';
 import { ContainerSlots } from '../activities/docker/container-slots';
+import { fetchGraderFacts } from '../activities/docker/grader-facts';
 import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';
 import { flavourQueue, hostQueue } from '../shared/task-queues';
@@ -41,12 +42,13 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     submissions: deps.submissions,
     isolationFor: (flavour) => {
       const f = config.flavours[flavour];
-      return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false };
+      return { ...(f?.runtime ? { runtime: f.runtime } : {}), allowRoot: f?.allowRoot ?? false, switchUser: f?.switchUser ?? false };
     },
     pullPolicyFor: (flavour) => config.flavours[flavour]?.pullPolicy ?? 'if-missing',
     registries: config.registries,
     pullRetrySeconds: config.worker.pullRetrySeconds,
     archiveLimits: config.archives,
+    graderFacts: (spec, signal) => fetchGraderFacts(deps.submissions, spec.submissionId, signal),
   });
   const common = {
     connection: deps.connection,

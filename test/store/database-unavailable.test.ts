@@ -11,6 +11,7 @@ import { createAssignmentStore } from '../../src/store/assignments';
 import { isDatabaseUnavailable } from '../../src/store/database-unavailable';
 import { openDb, type Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
+import { createGraderFactsStore } from '../../src/store/grader-facts';
 import { createSubmissionSearch } from '../../src/store/submission-search';
 import { createSubmissionStore } from '../../src/store/submissions';
 
@@ -56,6 +57,7 @@ describe('PostgreSQL restarting under the API', () => {
       starter: { enqueue: (sub: { id: string }) => void enqueued.push(sub.id) } as unknown as AppDeps['starter'],
       search: createSubmissionSearch(db),
       regrades: {} as AppDeps['regrades'],
+      graderFacts: createGraderFactsStore(db),
       health: { database: () => store.ping() },
       logger: false,
     });

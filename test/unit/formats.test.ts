@@ -414,16 +414,58 @@ describe('JUnit XML', () => {
 describe('Gradescope results.json', () => {
   const gs = (name: string, maxGrade?: number) => gradescopeParser.parse(fileOf(fixture('gradescope', name), maxGrade));
 
-  it('reads the example of the Gradescope docs: the top-level score wins', () => {
+  it('reads the example of the Gradescope docs: the top-level score wins, the top-level visibility fills in, extras kept', () => {
     const p = parsed(gs('gradescope-docs.json'));
     expect(p).toMatchObject({ success: true, grade: 44, max_grade: 10, stdout_visibility: 'visible', comments: [] });
     expect(p.feedback).toEqual({ format: 'text', content: 'Text relevant to the entire submission' });
     expect(p.tests).toEqual([
-      { name: 'Your name here', score: 2, max_score: 2, status: 'passed', visibility: 'visible', tags: ['tag1', 'tag2', 'tag3'], output: 'Giant multiline string that will be placed in a <pre> tag and collapsed by default' },
-      { name: 'Edge cases', score: 0, max_score: 3, status: 'failed', visibility: 'after_due_date', output: 'Expected [] but got None' },
-      { name: 'Test 2', score: 5, max_score: 5, status: 'passed' },
+      {
+        name: 'Your name here', score: 2, max_score: 2, status: 'passed', visibility: 'visible', tags: ['tag1', 'tag2', 'tag3'], number: '1.1',
+        output_format: 'text', extra_data: {}, output: 'Giant multiline string that will be placed in a <pre> tag and collapsed by default',
+      },
+      { name: 'Edge cases', score: 0, max_score: 3, status: 'failed', visibility: 'after_due_date', number: '1.2', output: 'Expected [] but got None' },
+      // No visibility of its own: the results' top-level "after_due_date", as Gradescope applies it.
+      { name: 'Test 2', score: 5, max_score: 5, status: 'passed', number: '2', visibility: 'after_due_date' },
       { name: 'Style check', score: 0, max_score: 0, status: 'failed', visibility: 'hidden', output: 'line 3: missing docstring' },
     ]);
+    // A hidden test hides the total in Gradescope: the platform is told.
+    expect(p).toMatchObject({
+      grade_visibility: 'hidden',
+      output_format: 'simple_format',
+      execution_time: 136,
+      extra_data: {},
+      leaderboard: [{ name: 'Accuracy', value: 0.926 }, { name: 'Time', value: 15.1, order: 'asc' }, { name: 'Stars', value: '*****' }],
+    });
+  });
+  it("reads gradescope-utils' JSONTestRunner output: execution_time as a string, tests in the order of their numbers", () => {
+    // As gradescope-utils 0.5.0's json_test_runner.py writes it (format(timeTaken, "0.2f"); number only when set).
+    const file = {
+      tests: [
+        { name: 'Evaluate (1 + 1) * 4', score: 0.0, max_score: 2, status: 'failed', output: 'Test Failed: 7 != 8\n', visibility: 'after_due_date', number: '2.1' },
+        { name: 'Check submitted files', score: 0, max_score: 0, status: 'passed', output: 'All required files submitted!\n' },
+        { name: 'Evaluate 1 + 1', score: 1, max_score: 1, status: 'passed', number: '1.10' },
+        { name: 'Evaluate 2 - 1', score: 1, max_score: 1, status: 'passed', number: '1.9' },
+      ],
+      leaderboard: [{ name: 'high score', value: 7, order: 'desc' }],
+      visibility: 'visible',
+      execution_time: '0.12',
+      score: 2.0,
+    };
+    const p = parsed(gradescopeParser.parse(fileOf(Buffer.from(JSON.stringify(file)))));
+    expect(p.tests.map((t) => [t.number, t.visibility])).toEqual([
+      ['1.9', 'visible'],
+      ['1.10', 'visible'],
+      // Unnumbered, second in the file: Gradescope numbers it 2.
+      [undefined, 'visible'],
+      ['2.1', 'after_due_date'],
+    ]);
+    expect(p).toMatchObject({ grade: 2, max_grade: 4, execution_time: 0.12, grade_visibility: 'after_due_date', leaderboard: [{ name: 'high score', value: 7, order: 'desc' }] });
+    // The assignment's max grade is the total, as Gradescope takes it from the assignment.
+    expect(parsed(gradescopeParser.parse(fileOf(Buffer.from(JSON.stringify(file)), 20))).max_grade).toBe(20);
+    // Everything visible: nothing to hide.
+    const open = { ...file, tests: file.tests.map((t) => ({ ...t, visibility: 'visible' })) };
+    expect(parsed(gradescopeParser.parse(fileOf(Buffer.from(JSON.stringify(open))))).grade_visibility).toBeUndefined();
+    expect(problemOf(gradescopeParser.parse(fileOf(Buffer.from(JSON.stringify({ ...file, execution_time: 'soon' })))))).toMatch(/execution_time" must be a string or a number/);
   });
   it('reads Otter-Grader output: the sum of the tests, a score-less summary test', () => {
     const p = parsed(gs('otter.json', 50));
@@ -433,7 +475,8 @@ describe('Gradescope results.json', () => {
       ['q2', 0.5, 2, 'failed'],
       ['q3', 3, 3, 'passed'],
     ]);
-    expect(p).toMatchObject({ grade: 4.5, max_grade: 6, stdout_visibility: 'after_published' });
+    // The assignment's max grade (50) is the total, not the tests' sum (6): Gradescope's total is the assignment's.
+    expect(p).toMatchObject({ grade: 4.5, max_grade: 50, stdout_visibility: 'after_published', grade_visibility: 'hidden' });
     expect(p.tests[2]!.visibility).toBe('hidden');
     expect(p.tests[0]!.output).toContain('❌ Test case failed');
     expect(parsed(gs('otter-points-possible.json'))).toMatchObject({ grade: 7.5, max_grade: 6 });
@@ -482,8 +525,8 @@ describe('Gradescope results.json', () => {
     const json = { tests: [{ score: 2 }, { score: -1, number: '3.1' }, { score: 1, max_score: 2 }, { score: 2, max_score: 2, status: 'failed' }, { score: 1, name: '   ' }] };
     expect(brief(parsed(gradescopeParser.parse(fileOf(Buffer.from(JSON.stringify(json))))).tests)).toEqual([
       ['Test 1', 2, 2, 'passed'],
-      ['Test 3.1', -1, 0, 'passed'],
       ['Test 3', 1, 2, 'failed'],
+      ['Test 3.1', -1, 0, 'passed'],
       ['Test 4', 2, 2, 'failed'],
       ['Test 5', 1, 1, 'passed'],
     ]);
@@ -711,7 +754,7 @@ describe('generated valid inputs give the expected grade', () => {
         const maxed = tests.filter((t) => t.max_score !== undefined);
         let maxSum = 0;
         for (const t of maxed) maxSum += t.max_score!;
-        expect(p.max_grade).toBe(maxed.length > 0 ? round4(maxSum) : max);
+        expect(p.max_grade).toBe(max ?? (maxed.length > 0 ? round4(maxSum) : undefined));
         expect(p.tests.map((t) => t.name)).toEqual(tests.map((t, i) => t.name ?? `Test ${i + 1}`));
       }),
       RUNS,

@@ -1,11 +1,24 @@
 import type Dockerode from 'dockerode';
 import { archiveKind } from '../../archives/read-archive';
-import { containerLayout, type ContainerLayout } from '../../results/container-layout';
+import { containerLayout, IMAGE_COPY_DIR, type ContainerLayout } from '../../results/container-layout';
 import { FRAME_ALLOWANCE_BYTES, wrappedEntrypoint } from '../../results/results-frame';
 import type { GradingSpec } from '../../shared/activity-contracts';
+import type { GraderFacts } from '../../shared/grader-facts';
+import { graderFactsEnv } from './grader-facts';
 
 /** The user graders run as unless the flavour allows the image's own user (nobody:nogroup). */
 const GRADER_USER = '65534:65534';
+
+/**
+ * Who owns a writable root's tmpfs: the user the grader runs as (runc gives a tmpfs the mode of the image's
+ * directory, often root's 0755, so ownership is what lets the grader write). The image's own user when the
+ * flavour allows it: numeric `uid[:gid]`, else root (a user given by name is not resolved here).
+ */
+export function writableRootOwner(isolation: Isolation, imageUser: string | undefined): { uid: number; gid: number } {
+  if (!isolation.allowRoot) return { uid: 65534, gid: 65534 };
+  const m = /^(\d+)(?::(\d+))?$/.exec(imageUser ?? '');
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : { uid: 0, gid: 0 };
+}
 
 /**
  * Under runc, RLIMIT_NPROC counts every process of the uid on the whole host (all grading containers
@@ -42,7 +55,12 @@ export const LABELS = {
 export interface Isolation {
   runtime?: string;
   allowRoot: boolean;
+  /** With allowRoot: SETUID and SETGID, so that a root grader can run code as another user (runuser). */
+  switchUser?: boolean;
 }
+
+/** What `runuser -u student` needs of a root grader (measured: without SETGID "cannot set groups", without SETUID "cannot set user id"). */
+const SWITCH_USER_CAPS = ['SETUID', 'SETGID'];
 
 /** Room in Docker's log file: far above the output limit, so a late reader never finds the head rotated away. */
 function logFileKb(outputLimitBytes: number): number {
@@ -53,9 +71,13 @@ export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'
   return `gradeflow-${spec.submissionId}-a${spec.attempt}`;
 }
 
-/** The grader's environment: the submission's params and where the submission is. Nothing of the worker's. */
-function graderEnv(spec: GradingSpec, layout: ContainerLayout): string[] {
+/**
+ * The grader's environment: the submission's params, where the submission is, and which grading this is
+ * (gradeflow's submission id and attempt number; params may not use these names). Nothing of the worker's.
+ */
+function graderEnv(spec: GradingSpec, layout: ContainerLayout, facts: GraderFacts | undefined): string[] {
   const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`, ...graderFactsEnv(facts));
   env.push(`SUBMISSION_DIR=${layout.submissionDir}`, `SUBMISSION_NAME=${spec.file.name}`);
   if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${layout.submissionDir}/${spec.file.name}`);
   if (layout.resultsFile) env.push(`RESULTS_FILE=${layout.resultsFile}`);
@@ -77,6 +99,8 @@ export function containerOptions(
   hostId: string,
   isolation: Isolation,
   imageCommand: string[] = [],
+  imageUser?: string,
+  facts?: GraderFacts,
 ): Dockerode.ContainerCreateOptions {
   const { limits } = spec;
   const layout = containerLayout(spec.grading);
@@ -85,11 +109,17 @@ export function containerOptions(
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   const tmpfsBytes = limits.tmpfsMb * 1024 * 1024;
   const processes = processLimits(limits.pids, isolation.runtime);
+  const owner = writableRootOwner(isolation, imageUser);
+  const fill = layout.writableRoot ? { from: IMAGE_COPY_DIR, to: layout.writableRoot } : undefined;
+  // The writable root holds the grader's program: exec, unlike /tmp's default.
+  const writableRoot = layout.writableRoot
+    ? { [layout.writableRoot]: `rw,exec,nosuid,nodev,size=${limits.tmpfsMb}m,uid=${owner.uid},gid=${owner.gid}` }
+    : {};
   return {
     name: containerName(spec),
     Image: spec.image,
-    Env: graderEnv(spec, layout),
-    ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile), Cmd: [] } : {}),
+    Env: graderEnv(spec, layout, facts),
+    ...(layout.resultsFile ? { Entrypoint: wrappedEntrypoint(command, layout.resultsFile, fill), Cmd: [] } : {}),
     ...(layout.workingDir ? { WorkingDir: layout.workingDir } : {}),
     ...(isolation.allowRoot ? {} : { User: GRADER_USER }),
     Labels: {
@@ -107,7 +137,8 @@ export function containerOptions(
     Tty: false,
     // The submission arrives by the archive API into this anonymous volume: no host path is mounted,
     // so it works with a read-only root and on any host. Its files are root's and read-only to the grader.
-    Volumes: { [layout.submissionDir]: {} },
+    // A writable root's image content waits in another one (copy-image-dir.ts).
+    Volumes: { [layout.submissionDir]: {}, ...(fill ? { [fill.from]: {} } : {}) },
     HostConfig: {
       NetworkMode: 'none',
       Memory: memoryBytes,
@@ -115,10 +146,11 @@ export function containerOptions(
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: processes.pidsLimit,
       CapDrop: ['ALL'],
+      ...(isolation.allowRoot && isolation.switchUser ? { CapAdd: SWITCH_USER_CAPS } : {}),
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': tmpfs, ...(layout.resultsDir ? { [layout.resultsDir]: tmpfs } : {}) },
+      Tmpfs: { '/tmp': tmpfs, ...writableRoot, ...(layout.resultsDir ? { [layout.resultsDir]: tmpfs } : {}) },
       ShmSize: Math.min(tmpfsBytes, 64 * 1024 * 1024),
       IpcMode: 'private',
       Binds: [],

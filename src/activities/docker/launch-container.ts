@@ -1,4 +1,3 @@
-import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Dockerode from 'dockerode';
 import type { ArchiveLimits } from '../../archives/read-archive';
@@ -9,8 +8,11 @@ import type { GradingSpec, StartedContainer } from '../../shared/activity-contra
 import { submissionBytes, type SubmissionSource } from './submission-bytes';
 import { containerLayout } from '../../results/container-layout';
 import { collectedOutputLimit, containerName, containerOptions, type Isolation } from './container-options';
+import { copyImageDir, putImageCopyFile } from './copy-image-dir';
+import { submissionMetadata } from './grader-facts';
+import type { GraderFacts } from '../../shared/grader-facts';
 import type { ContainerSlots } from './container-slots';
-import { keepHeartbeating } from '../heartbeat';
+import { keepHeartbeating, type GradingScope } from '../heartbeat';
 import { dockerMessage, isDockerStatus, neverStarted } from './docker-status';
 import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
@@ -37,6 +39,8 @@ export interface LaunchDeps {
   /** This host's `worker.pullRetrySeconds`: how long a transient pull failure is tried again (0: not). */
   pullRetrySeconds?: number;
   archiveLimits: ArchiveLimits;
+  /** What the grader is told about its grading (grader-facts.ts); undefined when nothing is known. */
+  graderFacts(spec: GradingSpec, signal?: AbortSignal): Promise<GraderFacts | undefined>;
 }
 
 /** Copy the submission (a file, or an archive's checked entries) into the container's submission directory. */
@@ -107,15 +111,19 @@ async function createOrAdopt(
   deps: LaunchDeps,
   spec: GradingSpec,
   bytes: Buffer,
+  facts: GraderFacts | undefined,
 ): Promise<{ container: Dockerode.Container; adopted: boolean }> {
   const layout = containerLayout(spec.grading);
   const image = await namedImage(deps, spec);
   // A results file is read by a script that runs the image's own command.
   const imageCommand = layout.resultsFile && !layout.command ? [...asArgv(image.Config.Entrypoint), ...asArgv(image.Config.Cmd)] : [];
-  const options = { ...containerOptions(spec, deps.host.hostId, deps.isolationFor(spec.flavour), imageCommand), Image: image.Id };
+  const isolation = deps.isolationFor(spec.flavour);
+  const options = { ...containerOptions(spec, deps.host.hostId, isolation, imageCommand, image.Config.User, facts), Image: image.Id };
   for (;;) {
     try {
       const container = await deps.docker.createContainer(options);
+      await copyImageDir(container, layout, spec.limits.tmpfsMb * 1024 * 1024);
+      if (layout.metadataFile) await putImageCopyFile(container, layout.metadataFile, JSON.stringify(submissionMetadata(facts, spec), null, 2));
       await copySubmission(container, layout.submissionDir, { name: spec.file.name, content: bytes }, deps.archiveLimits);
       return { container, adopted: false };
     } catch (err) {
@@ -136,7 +144,7 @@ async function createOrAdopt(
  * a retry adopts the container a previous try started. On failure the container is removed and the
  * slot freed.
  */
-export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: GradingSpec): Promise<StartedContainer> {
+export async function launchContainer(deps: LaunchDeps, ctx: GradingScope, spec: GradingSpec): Promise<StartedContainer> {
   const name = containerName(spec);
   const signal = ctx.cancellationSignal;
   // A pull says how far it is in the heartbeat's details (seen in Temporal's UI).
@@ -144,8 +152,10 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   const stopHeartbeat = keepHeartbeating(ctx, 1000, () => (pull.status ? { pull: pull.status } : undefined));
   // Fetched and pulled before the slot is free: a grading waiting for a slot is ready to go the moment it is.
   let bytes: Buffer;
+  let facts: GraderFacts | undefined;
   try {
     bytes = await submissionBytes(deps.submissions, spec.file, signal);
+    facts = await deps.graderFacts(spec, signal);
     if (parseImageReference(spec.image)) await ensureImage(deps.docker, spec.image, policyOf(deps, spec), deps.registries, pull, signal, deps.pullRetrySeconds);
   } catch (err) {
     stopHeartbeat();
@@ -154,7 +164,7 @@ export async function launchContainer(deps: LaunchDeps, ctx: Context, spec: Grad
   await deps.slots.acquire(name, signal);
   let container: Dockerode.Container | undefined;
   try {
-    const made = await createOrAdopt(deps, spec, bytes);
+    const made = await createOrAdopt(deps, spec, bytes, facts);
     container = made.container;
     const host = { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue };
     if (!made.adopted) {

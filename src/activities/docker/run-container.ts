@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/error-types';
 import { failureResult } from '../../shared/failure-result';
 import type { GradingSpec, RunOutcome } from '../../shared/activity-contracts';
+import type { GradeResult } from '../../shared/types';
 import { launchContainer, type LaunchDeps } from './launch-container';
 import { HandedOver, superviseContainer } from './supervise-container';
 
@@ -16,6 +17,12 @@ import { HandedOver, superviseContainer } from './supervise-container';
  * not the image's name) is answered as a result at once, `invalid_response` from the grader: no
  * container ran (`containerId` is empty), and no retry would change it.
  */
+/** The result when launching failed with GraderRejected: the grader's fault, no container ran. Else undefined. */
+export function rejectedGraderResult(err: unknown): GradeResult | undefined {
+  if (!(err instanceof ApplicationFailure) || err.type !== ErrorTypes.GraderRejected) return undefined;
+  return failureResult('invalid_response', 'grader', `The grader could not be started: ${err.message}. This is not the submission's fault.`);
+}
+
 export function createRunContainer(deps: LaunchDeps) {
   return async function runContainer(spec: GradingSpec): Promise<RunOutcome> {
     const ctx = Context.current();
@@ -23,8 +30,8 @@ export function createRunContainer(deps: LaunchDeps) {
     try {
       started = await launchContainer(deps, ctx, spec);
     } catch (err) {
-      if (!(err instanceof ApplicationFailure) || err.type !== ErrorTypes.GraderRejected) throw err;
-      const result = failureResult('invalid_response', 'grader', `The grader could not be started: ${err.message}. This is not the submission's fault.`);
+      const result = rejectedGraderResult(err);
+      if (!result) throw err;
       const host = { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue };
       return { kind: 'graded', started: { ...host, containerId: '', startedAt: new Date().toISOString() }, result };
     }

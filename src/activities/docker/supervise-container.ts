@@ -1,4 +1,4 @@
-import { cancellationDetails, CancelledFailure, type Context } from '@temporalio/activity';
+import { cancellationDetails, CancelledFailure } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Dockerode from 'dockerode';
 import { interpretOutcome } from '../../results/interpret';
@@ -7,7 +7,7 @@ import type { GradingSpec, StartedContainer } from '../../shared/activity-contra
 import type { GradeResult } from '../../shared/types';
 import { collectedOutputLimit, containerName } from './container-options';
 import type { ContainerSlots } from './container-slots';
-import { keepHeartbeating } from '../heartbeat';
+import { keepHeartbeating, type GradingScope } from '../heartbeat';
 import { isDockerStatus } from './docker-status';
 import type { OutputCollectors } from './output-collectors';
 
@@ -31,7 +31,7 @@ export class HandedOver extends Error {
  * and remove it. On cancellation the container is killed and removed, except when this worker is
  * shutting down: then it is left running and HandedOver is thrown.
  */
-export async function superviseContainer(deps: SuperviseDeps, ctx: Context, spec: GradingSpec, started: StartedContainer): Promise<GradeResult> {
+export async function superviseContainer(deps: SuperviseDeps, ctx: GradingScope, spec: GradingSpec, started: StartedContainer): Promise<GradeResult> {
   const name = containerName(spec);
   const container = deps.docker.getContainer(started.containerId);
   deps.slots.adopt(name);

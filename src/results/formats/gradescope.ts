@@ -5,23 +5,31 @@
  *
  * - grade: the top-level `score` when present (it wins over the tests, as in Gradescope), else the sum of the
  *   tests' scores (rounded to 4 decimals); neither → problem.
- * - max_grade: the sum of the tests' `max_score` values when at least one test has one, else the configured
- *   maxGrade when given, else absent.
+ * - max_grade: the configured maxGrade (the assignment's) when given: Gradescope's total comes from the assignment,
+ *   not from the tests; else the sum of the tests' `max_score` values when at least one test has one; else absent.
  * - tests: name = `name`, else `Test <number>`, else `Test <position>`; score default 0; max_score default the
  *   test's score (at least 0); status = `status` when given, else (max_score given ? score >= max_score ?
- *   passed : failed : passed); output (≤ 64 KiB), visibility and tags (≤ 64 of ≤ 256 chars) passed through.
- * - top-level `output` → feedback (markdown when `output_format` is `md`, else text); `stdout_visibility` too.
+ *   passed : failed : passed); output (≤ 64 KiB), tags (≤ 64 of ≤ 256 chars), number, output_format and
+ *   extra_data passed through; visibility = the test's own, else the top-level `visibility` (as Gradescope applies it).
+ * - order: by `number` where given (Gradescope numbers unnumbered tests by their place), stable.
+ * - grade_visibility: Gradescope hides the total while any test is not visible: the most restrictive of them.
+ * - top-level `output` → feedback (markdown when `output_format` is `md`, else text); `output_format`,
+ *   `stdout_visibility`, `execution_time` (a number, or a string of one as gradescope-utils writes it),
+ *   `extra_data` and `leaderboard` passed through.
  * Total: never throws; no I/O at parse time (the schema is compiled when the module loads).
  */
 import Ajv, { type ErrorObject } from 'ajv';
 import { loadSchema } from '../schemas';
-import type { TestResult, Visibility } from '../result-schema';
+import type { LeaderboardEntry, TestResult, Visibility } from '../result-schema';
 import { droppedTestsComment, MAX_NAME, MAX_TESTS, maxGradeProblem, round4, truncateChars, truncateOutput } from './bounds';
 import { describeError, total } from './total';
-import type { FormatParser, GraderOutput, ParseOutcome, ParsedGrade } from './types';
+import type { FormatParser, GraderExtras, GraderOutput, ParseOutcome, ParsedGrade } from './types';
 
 const MAX_TAGS = 64;
 const MAX_TAG = 256;
+const MAX_NUMBER = 64;
+const MAX_FORMAT = 32;
+const MAX_LEADERBOARD = 64;
 /** Deeper JSON is refused before JSON.parse, which gets slow on pathological nesting. */
 const MAX_DEPTH = 256;
 
@@ -34,14 +42,78 @@ interface GradescopeTest {
   output?: string;
   tags?: string[];
   visibility?: Visibility;
+  output_format?: string;
+  extra_data?: unknown;
 }
 
 interface GradescopeResults {
   score?: number;
+  execution_time?: number | string;
   output?: string;
   output_format?: string;
+  visibility?: Visibility;
   stdout_visibility?: Visibility;
+  extra_data?: unknown;
   tests?: GradescopeTest[];
+  leaderboard?: Array<{ name?: string; value?: number | string; order?: 'asc' | 'desc' }>;
+}
+
+/** How long a student waits to see something: visible < after_due_date < after_published < hidden. */
+const RESTRICTION: Record<Visibility, number> = { visible: 0, after_due_date: 1, after_published: 2, hidden: 3 };
+
+/** Gradescope hides the total while any test is not visible: when the student may see it, if not at once. */
+function gradeVisibility(tests: TestResult[], topLevel: Visibility | undefined): GraderExtras['grade_visibility'] {
+  let most: Visibility = topLevel ?? 'visible';
+  for (const t of tests) if (t.visibility && RESTRICTION[t.visibility] > RESTRICTION[most]) most = t.visibility;
+  return most === 'visible' ? undefined : most;
+}
+
+/** Gradescope's test numbers ("1.10" after "1.9"): dot-separated parts, numerically where both are numbers. */
+function compareNumbers(a: string, b: string): number {
+  const pa = a.split('.');
+  const pb = b.split('.');
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
+    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
+    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
+    const c = !Number.isNaN(nx) && !Number.isNaN(ny) ? nx - ny : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** Tests in Gradescope's order: by number, an unnumbered test numbered by its place; stable. */
+function inGradescopeOrder(tests: TestResult[]): TestResult[] {
+  if (!tests.some((t) => t.number !== undefined)) return tests;
+  const keyed = tests.map((t, i) => ({ t, key: t.number ?? String(i + 1), i }));
+  keyed.sort((a, b) => compareNumbers(a.key, b.key) || a.i - b.i);
+  return keyed.map((k) => k.t);
+}
+
+/** What the results report beyond grade and tests, bounded. */
+function extrasOf(results: GradescopeResults, tests: TestResult[]): GraderExtras {
+  const extras: GraderExtras = {};
+  const hidden = gradeVisibility(tests, results.visibility);
+  if (hidden) extras.grade_visibility = hidden;
+  if (results.output_format !== undefined) extras.output_format = truncateChars(results.output_format, MAX_FORMAT);
+  if (results.execution_time !== undefined) {
+    const seconds = Number(results.execution_time);
+    if (Number.isFinite(seconds) && seconds >= 0) extras.execution_time = seconds;
+  }
+  if (results.extra_data !== undefined) extras.extra_data = results.extra_data;
+  const board: LeaderboardEntry[] = [];
+  for (const e of (results.leaderboard ?? []).slice(0, MAX_LEADERBOARD)) {
+    if (typeof e.name !== 'string' || e.value === undefined || (typeof e.value === 'number' && !Number.isFinite(e.value))) continue;
+    board.push({
+      name: truncateChars(e.name, MAX_TAG),
+      value: typeof e.value === 'string' ? truncateChars(e.value, 1024) : e.value,
+      ...(e.order ? { order: e.order } : {}),
+    });
+  }
+  if (board.length > 0) extras.leaderboard = board;
+  return extras;
 }
 
 const ajv = new Ajv({ strict: true, allErrors: false });
@@ -96,8 +168,12 @@ function parseGradescope(output: GraderOutput): ParseOutcome {
     const name = truncateChars(rawName !== '' ? rawName : `Test ${t.number ?? i + 1}`, MAX_NAME);
     const test: TestResult = { name, score, max_score: maxScore, status };
     if (t.output !== undefined && t.output !== '') test.output = truncateOutput(t.output);
-    if (t.visibility !== undefined) test.visibility = t.visibility;
+    const visibility = t.visibility ?? results.visibility;
+    if (visibility !== undefined) test.visibility = visibility;
     if (t.tags !== undefined) test.tags = t.tags.slice(0, MAX_TAGS).map((tag) => truncateChars(tag, MAX_TAG));
+    if (t.number !== undefined && String(t.number).trim() !== '') test.number = truncateChars(String(t.number).trim(), MAX_NUMBER);
+    if (t.output_format !== undefined) test.output_format = truncateChars(t.output_format, MAX_FORMAT);
+    if (t.extra_data !== undefined) test.extra_data = t.extra_data;
     tests.push(test);
   }
 
@@ -108,16 +184,17 @@ function parseGradescope(output: GraderOutput): ParseOutcome {
   if (!Number.isFinite(grade)) return problem("the tests' scores in results.json add up to a non-finite number");
 
   let maxGradeOut: number | undefined;
-  if (anyMax) {
+  if (maxGrade !== undefined) {
+    maxGradeOut = maxGrade;
+  } else if (anyMax) {
     maxGradeOut = round4(maxSum);
     if (!Number.isFinite(maxGradeOut)) return problem("the tests' max_score values in results.json add up to a non-finite number");
-  } else if (maxGrade !== undefined) {
-    maxGradeOut = maxGrade;
   }
 
   const comments: string[] = [];
   if (given.length > MAX_TESTS) comments.push(droppedTestsComment(given.length - MAX_TESTS));
-  const parsed: ParsedGrade = { success: true, grade, comments, tests };
+  const ordered = inGradescopeOrder(tests);
+  const parsed: ParsedGrade = { success: true, grade, comments, tests: ordered, ...extrasOf(results, ordered) };
   if (maxGradeOut !== undefined) parsed.max_grade = maxGradeOut;
   if (typeof results.output === 'string' && results.output !== '') {
     parsed.feedback = { format: results.output_format === 'md' ? 'markdown' : 'text', content: results.output };
@@ -173,10 +250,6 @@ function valueAt(data: unknown, segments: string[]): unknown {
   }
   return cur;
 }
-
-
-
-
 
 export const gradescopeParser: FormatParser = {
   format: 'gradescope',

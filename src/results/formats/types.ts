@@ -1,4 +1,4 @@
-import type { Feedback, ResultFormat, TestResult, Visibility } from '../result-schema';
+import type { Feedback, GradeResult, ResultFormat, TestResult, Visibility } from '../result-schema';
 
 /** What a finished grader left behind, already bounded in size by the grading host. */
 export interface GraderOutput {
@@ -14,8 +14,8 @@ export interface GraderOutput {
   maxGrade?: number;
 }
 
-/** What a format parser read: a grade, or the grader's own report that it could not grade. */
-export interface ParsedGrade {
+/** What a parser read: a grade, or the grader's own report that it could not grade; with any extras it reported. */
+export interface ParsedGrade extends GraderExtras {
   /** false when the grader itself reported that it could not grade (e.g. correctomatic success:false). */
   success: boolean;
   grade?: number;
@@ -37,3 +37,6 @@ export interface FormatParser {
   detect?(output: GraderOutput): boolean;
   parse(output: GraderOutput): ParseOutcome;
 }
+
+/** The result's fields that carry what a grader reported beyond grade and tests. */
+export type GraderExtras = Pick<GradeResult, 'grade_visibility' | 'output_format' | 'execution_time' | 'extra_data' | 'leaderboard'>;

@@ -1,0 +1,69 @@
+import type { GraderFacts } from '../../shared/grader-facts';
+import type { GradingSpec } from '../../shared/activity-contracts';
+import type { SubmissionSource } from './submission-bytes';
+
+/** How long a grading waits for the facts before it goes on without them. */
+const FETCH_TIMEOUT_MS = 5000;
+
+/**
+ * The facts a grader is told, from the server (the grading host has no database). Undefined when the
+ * server knows no such submission or cannot be reached: a grading whose file travels inline needs no
+ * server, and is not held up for these facts (the grader is then told only what the attempt itself says).
+ */
+export async function fetchGraderFacts(source: SubmissionSource, submissionId: string, signal?: AbortSignal): Promise<GraderFacts | undefined> {
+  const url = `${source.serverUrl}/internal/v1/submissions/${encodeURIComponent(submissionId)}/grader-facts`;
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${source.workerToken}` }, signal: AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(FETCH_TIMEOUT_MS)]) });
+    return res.ok ? ((await res.json()) as GraderFacts) : undefined;
+  } catch {
+    if (signal?.aborted) throw signal.reason;
+    return undefined;
+  }
+}
+
+/** The facts as environment variables (every format); names under GRADEFLOW_, which params may not use. */
+export function graderFactsEnv(facts: GraderFacts | undefined): string[] {
+  if (!facts) return [];
+  const s = facts.submission;
+  const env = [`GRADEFLOW_CREATED_AT=${s.createdAt}`, `GRADEFLOW_PREVIOUS_SUBMISSIONS=${facts.previous.length}`];
+  if (s.assignmentId !== null) env.push(`GRADEFLOW_ASSIGNMENT_ID=${s.assignmentId}`);
+  if (s.studentId !== null) env.push(`GRADEFLOW_STUDENT_ID=${s.studentId}`);
+  if (s.courseId !== null) env.push(`GRADEFLOW_COURSE_ID=${s.courseId}`);
+  const last = facts.previous[facts.previous.length - 1];
+  if (last?.grade != null) env.push(`GRADEFLOW_PREVIOUS_SCORE=${last.grade}`);
+  return env;
+}
+
+/** Gradescope's "20.0": total_points is a string of a decimal there. */
+const points = (n: number): string => (Number.isInteger(n) ? n.toFixed(1) : String(n));
+
+/**
+ * /autograder/submission_metadata.json as Gradescope writes it, with what gradeflow knows: ids are
+ * gradeflow's and the platform's (strings, where Gradescope has numbers); users carry the student id
+ * only (no name or email is ever invented); previous_submissions with their scores, oldest first. When
+ * the facts are unknown (the server was unreachable), users and previous_submissions are left out rather
+ * than said to be empty.
+ */
+export function submissionMetadata(facts: GraderFacts | undefined, spec: Pick<GradingSpec, 'submissionId' | 'grading'>): Record<string, unknown> {
+  const s = facts?.submission;
+  const maxGrade = spec.grading.maxGrade;
+  return {
+    id: spec.submissionId,
+    ...(s ? { created_at: s.createdAt } : {}),
+    assignment: {
+      id: s?.assignmentId ?? null,
+      ...(s?.courseId ? { course_id: s.courseId } : {}),
+      ...(maxGrade !== undefined ? { total_points: points(maxGrade) } : {}),
+    },
+    ...(facts
+      ? {
+          users: facts.submission.studentId ? [{ id: facts.submission.studentId }] : [],
+          previous_submissions: facts.previous.map((p) => ({
+            submission_time: p.createdAt,
+            score: p.grade ?? 0,
+            autograder_error: p.autograderError,
+          })),
+        }
+      : {}),
+  };
+}
