@@ -6,8 +6,16 @@ import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../shared/search-attributes';
 import { say } from './paths';
 
-/** Matching with priority keys (`useNewMatcher`) and fairness keys (`enableFairness`): the same as src/setup/temporal-server.ts writes. */
-const MATCHING_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
+/**
+ * Matching with priority keys (`useNewMatcher`) and fairness keys (`enableFairness`), one partition per task
+ * queue (priority and fairness hold within a partition): the same as src/setup/temporal-server.ts writes.
+ */
+const MATCHING_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
 
 export interface DevServer {
   address: string;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { temporal as temporalProto } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { submissionWorkflowId } from '../../src/shared/workflow-ids';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { useStack, useTemporalClient } from '../helpers/hooks';
 import { b64file } from '../helpers/stack';
@@ -37,6 +39,23 @@ async function waitingForHost(id: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
 }
 
+async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Its grading is scheduled in Temporal and no host has taken it yet. */
+async function inTemporalQueue(id: string): Promise<boolean> {
+  const sub = (await stack.get(id)).body;
+  const workflowId = submissionWorkflowId('test', { id, workId: sub.work_id as string | null });
+  const described = await temporal.workflow.getHandle(workflowId).describe();
+  const pending = described.raw.pendingActivities ?? [];
+  return pending.some((a) => a.activityType?.name === 'runContainer' && a.state === temporalProto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED);
+}
+
 describe('priority', () => {
   it('takes, validates and shows a submission\'s priority (default 3)', async () => {
     const plain = await stack.get(await submit({ file: quick }));
@@ -59,19 +78,20 @@ describe('priority', () => {
     const busy = await submit({ file: blocker });
     await stack.waitFor(busy, (b) => b.status === 'running');
     const normal: string[] = [];
-    for (let i = 0; i < 3; i++) normal.push(await submit({ file: quick, course_id: 'prio-course' }));
+    for (let i = 0; i < 5; i++) normal.push(await submit({ file: quick, course_id: 'prio-course' }));
     await Promise.all(normal.map((id) => waitingForHost(id)));
     expect((await stack.get(busy)).body.status).toBe('running'); // the host is still saturated
     const urgent = await submit({ file: quick, course_id: 'prio-course', priority: 1 });
+    await until(() => inTemporalQueue(urgent));
+    // A grading host takes gradings ahead of its free slots (src/workers/host-workers.ts): those already
+    // taken are not Temporal's to reorder. The ones still in Temporal's queue next to the urgent one:
+    const waiting = (await Promise.all(normal.map(async (id) => ((await inTemporalQueue(id)) ? [id] : [])))).flat();
 
     const urgentDone = await stack.waitFor(urgent, (b) => b.status === 'completed', 60_000);
-    const normalDone = await Promise.all(normal.map((id) => stack.waitFor(id, (b) => b.status === 'completed', 60_000)));
-    // A grading host fetches one grading per slot ahead of its slot (src/workers/host-workers.ts): the first
-    // normal one was already on the host when the urgent one came. Every one still waiting in Temporal's
-    // queue starts after the urgent one.
-    const before = normalDone.filter((n) => startedAt(n) < startedAt(urgentDone));
-    expect(before.length).toBeLessThanOrEqual(1);
-    expect(normalDone.filter((n) => startedAt(n) > startedAt(urgentDone)).length).toBeGreaterThanOrEqual(2);
+    const waitingDone = await Promise.all(waiting.map((id) => stack.waitFor(id, (b) => b.status === 'completed', 60_000)));
+    expect(waiting.length).toBeGreaterThanOrEqual(2);
+    // Every one still waiting in Temporal's queue starts after the urgent one.
+    expect(waitingDone.filter((n) => startedAt(n) < startedAt(urgentDone))).toEqual([]);
     expect(urgentDone.priority).toBe(1);
   }, 120_000);
 });
@@ -119,10 +139,9 @@ async function fairShare(a: string[]): Promise<void> {
     );
     // Without fairness B would wait behind every A still queued (200 − aBefore gradings).
     expect(aBefore).toBeLessThan(150);
-    // With it, B goes ahead of most of them. Measured here (dev server 1.9.1, one slot): 5, 7 and 21 of A's
-    // before B (the one running, the one the host had fetched ahead, and those Temporal's matcher
-    // dispatched before B's fairness share came round), against about 186 without: not yet "within one
-    // grading", so the bound is a quarter of those waiting.
-    expect(aWhileBWaited).toBeLessThanOrEqual(Math.ceil((200 - aBefore) / 4));
+    // With it, B waits only for what the host already holds: the grading in its slot and the one it took
+    // ahead of that slot, give or take one in the hand-over (priority and fairness hold within a task-queue
+    // partition: gradeflow's Temporal runs one per queue, src/setup/temporal-dev-server.ts).
+    expect(aWhileBWaited).toBeLessThanOrEqual(3);
 
 }

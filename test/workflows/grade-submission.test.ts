@@ -250,7 +250,7 @@ describe('gradeSubmissionWorkflow', () => {
   });
 
   it('a regrade with an image grades that attempt (and later ones) with it, and records which image graded each (patch regrade-with-image)', async () => {
-    const acts = activities();
+    const acts = activities({ allocateAttempt: allocator(2) });
     await runWorkflow(
       env,
       {
