@@ -5,9 +5,9 @@ import { BENCH_IMAGE } from '../../test/helpers/images';
 
 /**
  * The one place where the cluster bench names its grader image and puts it on the grading hosts' daemons.
- * Today: built on the machine's default daemon and copied into each cluster daemon (`docker save | docker
- * load`), as `gradeflow cluster` itself does with the example graders. When the cluster has its registry,
- * push the image there once and let the hosts pull it (pull policy `if-missing`): change only this file.
+ * Built on the machine's default daemon and copied into each cluster daemon (`docker save | docker
+ * load`) before the measurement, so that no pull from the cluster's registry (which holds only the example
+ * graders) falls inside a measured round.
  */
 export const CLUSTER_BENCH_IMAGE = BENCH_IMAGE.tag;
 
