@@ -146,14 +146,31 @@ export class ClusterSupervisor {
     say(`cluster is up: ${this.servers.map((s) => s.url).join(', ')}; state in ${this.o.stateFile}`);
   }
 
+  /**
+   * Every port the cluster's parts listen on, all different: a port given on the command line is kept,
+   * the others are free ports other than those (nothing listens on a given port until its part starts, so
+   * the OS may offer it again).
+   */
   private async choosePorts(): Promise<void> {
-    const pick = async (port: number): Promise<number> => (port === 0 ? freePort() : port);
+    const given = [this.o.temporalPort, this.o.postgresPort, this.o.registryPort].filter((p) => p !== 0);
+    if (this.o.apiPort !== 0) for (let i = 0; i < this.o.servers; i++) given.push(this.o.apiPort + i);
+    const taken = new Set(given);
+    const free = async (): Promise<number> => {
+      for (;;) {
+        const port = await freePort();
+        if (!taken.has(port)) {
+          taken.add(port);
+          return port;
+        }
+      }
+    };
+    const pick = async (port: number): Promise<number> => (port === 0 ? free() : port);
     this.ports.temporal = await pick(this.o.temporalPort);
     this.ports.postgres = await pick(this.o.postgresPort);
     this.ports.registry = await pick(this.o.registryPort);
-    for (let i = 0; i < this.o.hosts; i++) this.ports.health.push(await freePort());
+    for (let i = 0; i < this.o.hosts; i++) this.ports.health.push(await free());
     this.registryAddress = `127.0.0.1:${this.ports.registry}`;
-    for (let i = 0; i < this.o.servers; i++) this.ports.api.push(this.o.apiPort === 0 ? await freePort() : this.o.apiPort + i);
+    for (let i = 0; i < this.o.servers; i++) this.ports.api.push(this.o.apiPort === 0 ? await free() : this.o.apiPort + i);
     this.postgresUrl = `postgres://postgres@127.0.0.1:${this.ports.postgres}/postgres`;
     this.temporalAddress = `127.0.0.1:${this.ports.temporal}`;
   }

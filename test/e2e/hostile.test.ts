@@ -144,7 +144,10 @@ const CASES: HostileCase[] = [
       for (const secret of [stack.config.workerToken!, stack.secret, stack.apiKey, stack.secret.slice(6)]) {
         expect(out).not.toContain(secret);
       }
-      expect(out).not.toMatch(/GRADEFLOW_|TEMPORAL_|DATABASE_URL|DOCKER_HOST/);
+      // gradeflow's documented facts about the grading (docs/graders.md) are the only GRADEFLOW_ names.
+      const told = /^GRADEFLOW_(SUBMISSION_ID|ATTEMPT|CREATED_AT|ASSIGNMENT_ID|STUDENT_ID|COURSE_ID|PREVIOUS_SUBMISSIONS|PREVIOUS_SCORE)=/;
+      const rest = out.split('\n').filter((line) => !told.test(line));
+      expect(rest.join('\n')).not.toMatch(/GRADEFLOW_|TEMPORAL_|DATABASE_URL|DOCKER_HOST/);
     },
   },
   {
