@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { isDatabaseUnavailable } from './database-unavailable';
 
 /** The little of SQL access gradeflow needs, served alike by embedded PGlite and a PostgreSQL server. */
 export interface Db {
@@ -61,6 +62,14 @@ async function openPostgres(url: string, poolSize: number): Promise<Db> {
     ...wrap(pool),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out connection that breaks between two queries (PostgreSQL restarting) emits 'error' on
+      // the client, which the pool does not handle for it: without a listener the process dies. The next
+      // query fails instead, and the broken connection is destroyed rather than given back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn(wrap(client));
@@ -68,9 +77,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Db> {
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
+        if (err instanceof Error && isDatabaseUnavailable(err)) broken ??= err;
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken ?? false);
       }
     },
     close: () => pool.end(),

@@ -229,7 +229,7 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
         await until('the cluster to stop', () => (child.exitCode !== null ? true : undefined), 120_000).catch(() => child.kill('SIGKILL'));
       }
       await receiver.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.GRADEFLOW_KEEP_CLUSTER_DIR) rmSync(dir, { recursive: true, force: true });
     },
   };
   return cluster;
