@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
+import { alive, pause, until } from '../helpers/cluster-process';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 
 /**
@@ -31,26 +32,6 @@ interface State {
     hosts: Array<{ hostId: string; dockerHost: string; healthUrl: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
   };
   down: string[];
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(250);
-  }
 }
 
 let dir: string;
