@@ -1,24 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { controlSocket, requestRestart } from '../../src/cluster/supervisor';
-import { PROJECT_ROOT } from '../../src/setup/paths';
+import { freePort } from '../../src/setup/free-port';
+import { alive, spawnCluster, until, type ClusterState } from '../../test/helpers/cluster-process';
 import { BENCH_LIMITS } from '../../test/helpers/limits';
 import { CLUSTER_BENCH_IMAGE_PATTERN } from './images';
 
-/** The state file `gradeflow cluster --state` writes (the fields the bench reads). */
-export interface ClusterState {
-  api: string[];
-  temporal: { address: string; namespace: string };
-  processes: {
-    postgres: number;
-    temporal: number;
-    servers: Array<{ url: string; pid: number }>;
-    hosts: Array<{ hostId: string; dockerHost: string; dockerdPid: number; workerPid: number; workerUp?: boolean }>;
-  };
-}
+export type { ClusterState } from '../../test/helpers/cluster-process';
 
 export interface RunningCluster {
   apiKey: string;
@@ -30,26 +20,6 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(250);
-  }
-}
-
 /**
  * `gradeflow cluster --hosts N --servers M` as an operator starts it (the built CLI as a child process),
  * with a platform that may run the bench image and call back the bench's receiver on loopback.
@@ -58,7 +28,6 @@ export async function launchCluster(o: { hosts: number; servers: number; slots: 
   // Short: dockerd's unix sockets live under it (at most ~100 characters).
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gfb-'));
   chmodSync(dir, 0o755); // the postgres user works in it
-  const stateFile = path.join(dir, 'state.json');
   const apiKey = `bench-${randomBytes(12).toString('hex')}`;
   const configFile = path.join(dir, 'config.json');
   writeFileSync(
@@ -71,29 +40,18 @@ export async function launchCluster(o: { hosts: number; servers: number; slots: 
       logLevel: 'warn',
     }),
   );
-  const logFile = path.join(dir, 'cluster.log');
-  const out = openSync(logFile, 'a');
-  const clusterDir = path.join(dir, 'c');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(PROJECT_ROOT, 'bin', 'gradeflow.js'), 'cluster', '--hosts', String(o.hosts), '--servers', String(o.servers),
-      '--dir', clusterDir, '--state', stateFile, '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0'],
-    { env: { ...process.env, GRADEFLOW_CONFIG: configFile, GRADEFLOW_SLOTS: String(o.slots) }, stdio: ['ignore', out, out] },
-  );
-  const readState = (): ClusterState | undefined => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState) : undefined);
-  const clusterLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  // Stopped by a signal, it ends with that signal (no exit code).
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
   // The bench stopped by Ctrl-C or SIGTERM stops the cluster first: a child process outlives its parent otherwise.
+  let spawned: Awaited<ReturnType<typeof spawnCluster>> | undefined;
   const onSignal = (signal: NodeJS.Signals) => void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!exited()) {
+    const child = spawned?.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await until('the cluster to stop', () => (exited() ? true : undefined), 180_000).catch(() => {
+      await until('the cluster to stop', () => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 180_000).catch(() => {
         child.kill('SIGKILL');
       });
     }
@@ -101,18 +59,16 @@ export async function launchCluster(o: { hosts: number; servers: number; slots: 
   };
   const begin = Date.now();
   try {
-    await until('the cluster\'s state file', () => {
-      if (exited()) throw new Error(`gradeflow cluster exited (${child.exitCode ?? child.signalCode}):\n${clusterLog()}`);
-      return readState();
-    }, 600_000);
+    spawned = await spawnCluster({ dir, configFile, hosts: o.hosts, servers: o.servers, slots: o.slots, registryPort: await freePort(), startTimeoutMs: 600_000 });
   } catch (err) {
     await stop();
     throw err;
   }
+  const { clusterDir, readState, log } = spawned;
   o.log(`cluster up in ${Math.round((Date.now() - begin) / 1000)} s (${o.hosts} hosts × ${o.slots} slots, ${o.servers} servers)`);
   const state = (): ClusterState => {
     const s = readState();
-    if (!s) throw new Error(`the cluster's state file is gone:\n${clusterLog()}`);
+    if (!s) throw new Error(`the cluster's state file is gone:\n${log()}`);
     return s;
   };
   return {

@@ -28,8 +28,9 @@ export interface ClusterState {
   processes: {
     postgres: number;
     temporal: number;
+    registry: number;
     servers: Array<{ url: string; pid: number; up: boolean }>;
-    hosts: Array<{ hostId: string; dockerHost: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
+    hosts: Array<{ hostId: string; dockerHost: string; healthUrl: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
   };
   down: string[];
 }
@@ -63,6 +64,62 @@ export function sumSubmission(sleepSeconds = 0): string {
   return Buffer.from(script).toString('base64');
 }
 
+/** A `gradeflow cluster` child process whose state file is written (every part healthy). */
+export interface SpawnedCluster {
+  child: ChildProcess;
+  stateFile: string;
+  /** Its `--dir`: daemons, sockets, logs of each part. */
+  clusterDir: string;
+  /** The state file, or undefined once it is gone. */
+  readState(): ClusterState | undefined;
+  /** Everything it printed (`<dir>/cluster.log`). */
+  log(): string;
+  /** How long it took to write its state file, ms. */
+  startMs: number;
+}
+
+/**
+ * Spawn the built CLI's `gradeflow cluster` in `dir` (state file, `--dir`, log there) with the configuration
+ * in `configFile`, on ports of its own choosing, and wait for its state file. If it exits first or does not
+ * write it in time, it is stopped and the error carries its log.
+ */
+export async function spawnCluster(o: {
+  dir: string;
+  configFile: string;
+  hosts: number;
+  servers: number;
+  slots: number;
+  /** Default: the CLI's own (5000). */
+  registryPort?: number;
+  startTimeoutMs: number;
+}): Promise<SpawnedCluster> {
+  const stateFile = path.join(o.dir, 'state.json');
+  const clusterDir = path.join(o.dir, 'c');
+  const logFile = path.join(o.dir, 'cluster.log');
+  const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const readState = (): ClusterState | undefined => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState) : undefined);
+  const out = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [BIN, 'cluster', '--hosts', String(o.hosts), '--servers', String(o.servers), '--dir', clusterDir, '--state', stateFile,
+      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0',
+      ...(o.registryPort !== undefined ? ['--registry-port', String(o.registryPort)] : [])],
+    { env: { ...process.env, GRADEFLOW_CONFIG: o.configFile, GRADEFLOW_SLOTS: String(o.slots) }, stdio: ['ignore', out, out] },
+  );
+  const started = Date.now();
+  try {
+    await until('the state file', () => {
+      // Stopped by a signal, it ends with that signal (no exit code).
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gradeflow cluster exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
+      return readState();
+    }, o.startTimeoutMs);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+  return { child, stateFile, clusterDir, readState, log, startMs: Date.now() - started };
+}
+
 export interface ClusterProcessOptions {
   hosts?: number;
   servers?: number;
@@ -92,7 +149,6 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gf-cluster-'));
   chmodSync(dir, 0o755); // the postgres user works in it
   const stateFile = path.join(dir, 'state.json');
-  const clusterDir = path.join(dir, 'c');
   const configFile = path.join(dir, 'config.json');
   const apiKey = `cluster-${randomBytes(12).toString('hex')}`;
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -111,31 +167,23 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
       ...o.config,
     }),
   );
-  const log = (): string => readFileSync(path.join(dir, 'cluster.log'), 'utf8');
-  const readState = (): ClusterState | undefined => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState) : undefined);
-  const out = openSync(path.join(dir, 'cluster.log'), 'a');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [BIN, 'cluster', '--hosts', String(o.hosts ?? 2), '--servers', String(o.servers ?? 2), '--dir', clusterDir, '--state', stateFile,
-      '--api-port', '0', '--temporal-port', '0', '--postgres-port', '0', '--registry-port', registry.split(':')[1]!],
-    { env: { ...process.env, GRADEFLOW_CONFIG: configFile, GRADEFLOW_SLOTS: String(o.slots ?? 4) }, stdio: ['ignore', out, out] },
-  );
-  const started = Date.now();
+  let spawned: SpawnedCluster;
   try {
-    await until('the state file', () => {
-      if (child.exitCode !== null) throw new Error(`gradeflow cluster exited with ${child.exitCode}:\n${log()}`);
-      return readState();
-    }, o.startTimeoutMs ?? 240_000);
+    spawned = await spawnCluster({ dir, configFile, hosts: o.hosts ?? 2, servers: o.servers ?? 2, slots: o.slots ?? 4,
+      registryPort: Number(registry.split(':')[1]), startTimeoutMs: o.startTimeoutMs ?? 240_000 });
   } catch (err) {
-    child.kill('SIGTERM');
     await receiver.close();
     throw err;
   }
-  const startMs = Date.now() - started;
+  const { child, clusterDir, log, readState, startMs } = spawned;
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
 
   const cluster = {
     dir,
+    /** The cluster registry (`127.0.0.1:PORT`), where the example graders are. */
+    registry,
+    /** The sum grader, as submissions name it. */
+    sumImage,
     clusterDir,
     configFile,
     stateFile,
@@ -162,17 +210,24 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
       return cluster.docker(index).listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
     },
 
-    /** One POST; never throws for a missing answer (status 0). */
-    async post(api: string, workId: string, content: string): Promise<PostAnswer & { id?: string }> {
+    /** One POST (of the sum grader unless `image` names another); never throws for a missing answer (status 0). */
+    async post(api: string, workId: string, content: string, image = sumImage): Promise<PostAnswer & { id?: string; code?: string; message?: string; duplicate?: boolean }> {
       try {
         const res = await fetch(`${api}/v1/submissions`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ image: sumImage, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: content } }),
+          body: JSON.stringify({ image, work_id: workId, callback: receiver.url(), file: { name: 'sum.sh', content_base64: content } }),
           signal: AbortSignal.timeout(30_000),
         });
-        const body = (await res.json().catch(() => ({}))) as { id?: string };
-        return { api, status: res.status, retryAfter: res.headers.get('retry-after'), ...(body.id ? { id: body.id } : {}) };
+        const body = (await res.json().catch(() => ({}))) as { id?: string; duplicate?: boolean; error?: { code: string; message: string } };
+        return {
+          api,
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          ...(body.id ? { id: body.id } : {}),
+          ...(body.duplicate !== undefined ? { duplicate: body.duplicate } : {}),
+          ...(body.error ? { code: body.error.code, message: body.error.message } : {}),
+        };
       } catch {
         return { api, status: 0, retryAfter: null };
       }
