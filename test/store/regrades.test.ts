@@ -1,36 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDb, type Db } from '../../src/store/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { createRegradeStore, type RegradeStore } from '../../src/store/regrades';
 import { createSubmissionSearch, type SubmissionSearch } from '../../src/store/submission-search';
 import { createSubmissionStore, type SubmissionStore } from '../../src/store/submissions';
+import { newSubmission, STORE_BACKENDS } from '../helpers/store-backends';
 
-const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> = [
-  [
-    'PGlite (embedded)',
-    async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-regrades-'));
-      const db = await openDb({ dataDir: dir });
-      return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-    },
-  ],
-  [
-    'PostgreSQL server',
-    async () => {
-      const admin = await openDb({ databaseUrl: inject('postgresUrl'), dataDir: '' });
-      const name = `gradeflow_${randomUUID().replace(/-/g, '')}`;
-      await admin.exec(`CREATE DATABASE ${name}`);
-      const db = await openDb({ databaseUrl: inject('postgresUrl').replace(/\/postgres$/, `/${name}`), dataDir: '' });
-      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name} WITH (FORCE)`); await admin.close(); } };
-    },
-  ],
-];
-
-describe.each(backends)('regrades and submission search on %s', (_name, open) => {
+describe.each(STORE_BACKENDS)('regrades and submission search on %s', (_name, open) => {
   let db: Db;
   let store: SubmissionStore;
   let regrades: RegradeStore;
@@ -54,19 +30,14 @@ describe.each(backends)('regrades and submission search on %s', (_name, open) =>
       { student: 's1', assignment: 'hw2' },
     ];
     for (const p of plan) {
-      const id = randomUUID();
-      await store.create({
-        id,
-        platformId: 'p1',
-        workflowId: `submission/p1/id/${id}`,
-        image: 'img:1',
-        flavour: 'default',
-        grading: { format: 'auto' },
+      const sub = newSubmission({
         params: {},
         assignmentId: p.assignment,
         ...(p.student ? { studentId: p.student } : {}),
         file: { name: 'a.sh', sha256: 'b'.repeat(64), content: Buffer.from('x') },
       });
+      const id = sub.id;
+      await store.create({ ...sub, workflowId: `submission/p1/id/${id}` });
       made.push({ id, ...p });
     }
     // Two rows created in the same microsecond: the page order breaks the tie by id.

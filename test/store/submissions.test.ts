@@ -1,51 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { openDb, type Db } from '../../src/store/db';
+import type { Db } from '../../src/store/db';
 import { MIGRATIONS, migrate } from '../../src/store/migrations';
-import { createSubmissionStore, type NewSubmission, type SubmissionStore } from '../../src/store/submissions';
+import { createSubmissionStore, type SubmissionStore } from '../../src/store/submissions';
+import { newSubmission, STORE_BACKENDS } from '../helpers/store-backends';
 
-const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> = [
-  [
-    'PGlite (embedded)',
-    async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-store-'));
-      const db = await openDb({ dataDir: dir });
-      return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-    },
-  ],
-  [
-    'PostgreSQL server',
-    async () => {
-      // A fresh database per run on the suite's real PostgreSQL server.
-      const admin = await openDb({ databaseUrl: inject('postgresUrl'), dataDir: '' });
-      const name = `gradeflow_${randomUUID().replace(/-/g, '')}`;
-      await admin.exec(`CREATE DATABASE ${name}`);
-      const db = await openDb({ databaseUrl: inject('postgresUrl').replace(/\/postgres$/, `/${name}`), dataDir: '' });
-      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name} WITH (FORCE)`); await admin.close(); } };
-    },
-  ],
-];
-
-function newSubmission(over: Partial<NewSubmission> = {}): NewSubmission {
-  const id = randomUUID();
-  return {
-    id,
-    platformId: 'p1',
-    workflowId: `submission/p1/${id}`,
-    image: 'img:1',
-    flavour: 'default',
-    grading: { format: 'auto' },
-    params: { A: '1' },
-    file: { name: 'a.sh', sha256: 'a'.repeat(64), content: Buffer.from('echo hi') },
-    ...over,
-  };
-}
-
-describe.each(backends)('submission store on %s', (_name, open) => {
+describe.each(STORE_BACKENDS)('submission store on %s', (_name, open) => {
   let db: Db;
   let store: SubmissionStore;
   let cleanup: () => Promise<void>;
