@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ensureChromium } from '../setup/chromium';
 import { ensureDocker } from '../setup/docker';
 import { ensureImages } from '../setup/images';
 import { say } from '../setup/paths';
@@ -36,6 +37,7 @@ export async function runSetup(purpose: string): Promise<void> {
   if (purpose === 'test') {
     const server = await ensureTemporalServer();
     say(`Temporal server: ${server.server}`);
+    say(`Chromium (Temporal UI screenshots): ${await ensureChromium()}`);
   }
   say('set-up complete');
 }
