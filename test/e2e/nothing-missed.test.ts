@@ -88,6 +88,19 @@ describe('POST /v1/submissions/{id}/redeliver', () => {
     }
   });
 
+  it('records a redelivery that the receiver refuses with 410 Gone as failed; the submission stays as it was', async () => {
+    const wid = workId('redeliver-gone');
+    const res = await stack.post({ image: SCRIPT_RUNNER, work_id: wid, callback: receiver.url('/gone'), file: quick() });
+    const id = res.body.id as string;
+    const before = await stack.waitFor(id, (b) => b.status === 'failed' && b.attempts[0]?.delivery?.status === 'failed');
+    const r = await stack.request('POST', `/v1/submissions/${id}/redeliver`);
+    expect(r.status).toBe(202);
+    const after = await stack.waitFor(id, (b) => b.attempts[0].redeliveries[0]?.status === 'failed');
+    expect(after.attempts[0].redeliveries[0]).toMatchObject({ tries: 1, last_status: 410, webhook_id: `msg_${id}_1_r1` });
+    expect(after.status).toBe('failed');
+    expect(after.attempts[0].delivery).toEqual(before.attempts[0].delivery);
+  });
+
   it('sends the latest recorded result while the submission workflow runs a regrade', async () => {
     const s = await graded('redeliver-running', slow(3, 7));
     expect((await stack.regrade(s.id)).status).toBe(202);
