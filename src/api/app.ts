@@ -8,17 +8,28 @@ import Fastify, {
 } from 'fastify';
 import { createPlatformAuth } from './auth';
 import type { AppDeps } from './deps';
+import type { EventStreams } from './routes/events';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
+import { createEventStreams } from './routes/events';
 import { registerRegradeRoutes } from './routes/regrades';
+import { registerResultRoutes } from './routes/results';
+import { registerSubmissionActionRoutes } from './routes/submission-actions';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
 
 export type { AppDeps } from './deps';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The open event streams (GET /v1/submissions/:id/events). */
+    eventStreams: EventStreams;
+  }
+}
 
 /**
  * The longest path parameter (an id, percent-encoded: 3 characters per byte) routes accept; ids themselves
@@ -130,6 +141,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // POST /v1/submissions/:id/regrade; GET /v1/regrades/:id; POST /v1/regrades/:id/pause|resume|cancel.
   const authenticate = createPlatformAuth(deps.config.platforms);
   app.decorateRequest('platform', null);
+  // Open SSE streams (GET /v1/submissions/:id/events): counted, and ended when the server closes.
+  const eventStreams = createEventStreams();
+  app.decorate('eventStreams', eventStreams);
+  app.addHook('preClose', async () => eventStreams.closeAll());
   app.register(async (v1) => {
     v1.addHook('onRequest', async (req) => {
       req.platform = authenticate(req);
@@ -137,6 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAssignmentRoutes(v1, deps);
     registerSubmissionRoutes(v1, deps);
     registerRegradeRoutes(v1, deps);
+    registerSubmissionActionRoutes(v1, deps);
+    registerResultRoutes(v1, deps);
+    eventStreams.register(v1, deps);
   });
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);

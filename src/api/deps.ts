@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { GradeflowConfig } from '../config/schema';
+import type { SubmissionActions } from '../control/submission-actions';
 import type { SubmissionWorkflows } from '../control/submission-workflows';
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
 import type { AssignmentRegrades } from '../control/assignment-regrades';
 import type { AssignmentStore } from '../store/assignments';
 import type { GraderFactsStore } from '../store/grader-facts';
+import type { ResultFeed } from '../store/results-feed';
 import type { SubmissionSearch } from '../store/submission-search';
 import type { SubmissionStore } from '../store/submissions';
 import type { HealthChecks } from './routes/health';
@@ -27,6 +29,10 @@ export interface AppDeps {
   owned: OwnedStarts;
   /** Starts accepted submissions' workflows after the answer. */
   starter: WorkflowStarter;
+  /** Redeliver and cancel a submission. */
+  actions: SubmissionActions;
+  /** The platform's results in the order they were recorded (GET /v1/results). */
+  results: ResultFeed;
   health: HealthChecks;
   /** A pino logger, or false for silence (tests). */
   logger: FastifyBaseLogger | false;

@@ -1,6 +1,7 @@
 import { parseImageReference } from '../security/image-reference';
 import { publicStatus } from '../shared/status';
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
+import type { RedeliveryRecord } from '../store/redeliveries';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
 
 const FINISHED: readonly string[] = ['completed', 'failed', 'cancelled'];
@@ -14,6 +15,7 @@ export function presentSubmission(
   attempts: AttemptRecord[],
   deliveries: DeliveryRecord[],
   progress: SubmissionProgress | undefined,
+  redeliveries: RedeliveryRecord[] = [],
 ) {
   const latest = attempts.at(-1);
   const live = progress && progress.phase !== 'completed' && progress.phase !== 'failed' ? progress : undefined;
@@ -55,6 +57,8 @@ export function presentSubmission(
       max_grade: a.result.max_grade ?? null,
       reason: a.result.reason ?? null,
       delivery: presentDelivery(deliveries.find((d) => d.attempt === a.attempt)),
+      // Its result sent again on request (POST /v1/submissions/{id}/redeliver), each a message of its own.
+      redeliveries: redeliveries.filter((r) => r.attempt === a.attempt).map(presentRedelivery),
     })),
   };
 }
@@ -99,5 +103,18 @@ function presentDelivery(d: DeliveryRecord | undefined) {
     last_status: d.lastStatus,
     last_error: d.lastError,
     delivered_at: d.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+function presentRedelivery(r: RedeliveryRecord) {
+  return {
+    redelivery: r.n,
+    webhook_id: r.webhookId,
+    status: r.status,
+    tries: r.tries,
+    last_status: r.lastStatus,
+    last_error: r.lastError,
+    requested_at: r.requestedAt.toISOString(),
+    delivered_at: r.deliveredAt?.toISOString() ?? null,
   };
 }

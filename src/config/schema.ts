@@ -86,6 +86,18 @@ export const ConfigSchema = Type.Object(
           Type.String({ description: 'URL grading hosts use to fetch submission files; default http://<host>:<port>' }),
         ),
         maxFileBytes: Type.Integer({ minimum: 1, default: 10485760, description: 'largest submission file, bytes (10 MiB)' }),
+        eventsPollMs: Type.Integer({
+          minimum: 50,
+          maximum: 60000,
+          default: 1000,
+          description: "how often an open GET /v1/submissions/{id}/events stream looks at its submission's status, ms",
+        }),
+        eventsHeartbeatMs: Type.Integer({
+          minimum: 100,
+          maximum: 300000,
+          default: 15000,
+          description: 'how often an events stream sends a comment line while nothing changes (keeps proxies from closing it), ms',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

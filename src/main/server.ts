@@ -9,6 +9,7 @@ import type { GradeflowConfig } from '../config/schema';
 import { createReconcileLoop } from '../control/reconcile';
 import { ensureSearchAttributes } from '../control/register-search-attributes';
 import { createStallWatch, type StallWatch } from '../control/stall-watch';
+import { createSubmissionActions } from '../control/submission-actions';
 import { createSubmissionWorkflows } from '../control/submission-workflows';
 import { createOwnedStarts } from '../control/workflow-ownership';
 import { WorkflowStarter } from '../control/workflow-starter';
@@ -18,6 +19,7 @@ import { createAssignmentStore } from '../store/assignments';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createRegradeStore } from '../store/regrades';
 import { createSubmissionSearch } from '../store/submission-search';
+import { createResultFeed } from '../store/results-feed';
 import { createAssignmentRegrades } from '../control/assignment-regrades';
 import { createControlWorker, createDeliveryWorker } from '../workers/control';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
@@ -94,6 +96,8 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     workflows,
     owned,
     starter,
+    actions: createSubmissionActions({ client: new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, store, workflows }),
+    results: createResultFeed(db),
     logger: log,
     health: {
       database: () => store.ping(),

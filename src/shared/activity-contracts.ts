@@ -7,6 +7,7 @@ import type {
   AttemptTimings,
   CallbackBody,
   GradeResult,
+  GradeSubmissionInput,
   GradingSettings,
   ResourceLimits,
   SubmissionFileRef,
@@ -54,6 +55,25 @@ export interface DeliveryRequest {
    * before it existed: the activity derives it from `body.reason` with the same rule.
    */
   statusWhenDelivered?: SubmissionStatus;
+  /**
+   * Set for a redelivery (`POST /v1/submissions/{id}/redeliver`): its number. It is sent under its own
+   * webhook id and recorded as that redelivery's tries, never as the attempt's delivery, and changes no status.
+   */
+  redelivery?: number;
+}
+
+/** A redeliver workflow's input: the message to send again and how to retry it (as the submission's own callbacks). */
+export interface RedeliverInput {
+  request: DeliveryRequest & { redelivery: number };
+  callbackPolicy: GradeSubmissionInput['callbackPolicy'];
+  taskQueues: { control: string; deliveries: string };
+}
+
+/** A redelivery whose retries ended without the receiver accepting it. */
+export interface RedeliveryFailureRecord {
+  submissionId: string;
+  redelivery: number;
+  error: string;
 }
 
 /**
@@ -134,5 +154,6 @@ export interface ControlActivities {
   recordResultAndDeliver(r: RecordAndDeliverRequest): Promise<FirstDeliveryTry | null>;
   recordCancellation(r: CancellationRecord): Promise<void>;
   recordDeliveryFailure(r: DeliveryFailureRecord): Promise<void>;
+  recordRedeliveryFailure(r: RedeliveryFailureRecord): Promise<void>;
   deliverCallback(req: DeliveryRequest): Promise<{ status: number }>;
 }

@@ -131,6 +131,40 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       ALTER TABLE attempts ADD COLUMN run_id text;
     `,
   },
+  {
+    id: 8,
+    name: 'results feed (results in the order they became final, per platform); redeliveries of a result',
+    sql: `
+      CREATE TABLE result_feed (
+        seq           bigserial PRIMARY KEY,
+        platform_id   text NOT NULL,
+        submission_id uuid NOT NULL REFERENCES submissions (id),
+        attempt       integer NOT NULL,
+        recorded_at   timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (submission_id, attempt)
+      );
+      CREATE INDEX result_feed_platform ON result_feed (platform_id, seq);
+      INSERT INTO result_feed (platform_id, submission_id, attempt, recorded_at)
+        SELECT s.platform_id, a.submission_id, a.attempt, a.graded_at
+        FROM attempts a JOIN submissions s ON s.id = a.submission_id
+        WHERE a.graded_at IS NOT NULL
+        ORDER BY a.graded_at, a.submission_id, a.attempt;
+      CREATE TABLE redeliveries (
+        submission_id uuid NOT NULL REFERENCES submissions (id),
+        n             integer NOT NULL,
+        attempt       integer NOT NULL,
+        webhook_id    text NOT NULL,
+        status        text NOT NULL,
+        tries         integer NOT NULL DEFAULT 0,
+        last_status   integer,
+        last_error    text,
+        delivered_at  timestamptz,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (submission_id, n)
+      );
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

@@ -2,6 +2,8 @@ import { STATUS_CANCELLED, STATUS_STARTED, STATUS_UNDELIVERED, statusOnDelivered
 import type { AttemptTimings, FailureReason, GradeResult, GradingSettings, ResourceLimits, SubmissionStatus } from '../shared/types';
 import { createAttemptNumbers } from './attempt-numbers';
 import type { Db } from './db';
+import { createRedeliveryStore } from './redeliveries';
+import { enterResultFeed } from './results-feed';
 
 export interface NewSubmission {
   id: string;
@@ -220,6 +222,8 @@ export function createSubmissionStore(db: Db) {
            WHERE id = $1`,
           [submissionId, a.attempt, status],
         );
+        // Last, so that the feed's lock is held briefly: the result's place in GET /v1/results.
+        await enterResultFeed(tx, submissionId, a.attempt);
         return true;
       });
     },
@@ -338,6 +342,9 @@ export function createSubmissionStore(db: Db) {
         deliveredAt: (r.delivered_at as Date | null) ?? null,
       }));
     },
+
+    /** Results sent again on request, each its own delivery (./redeliveries.ts). */
+    ...createRedeliveryStore(db),
 
     /** An attempt number for a run's grading, never one used before (./attempt-numbers.ts). */
     allocateAttempt: createAttemptNumbers(db).allocate,

@@ -74,7 +74,7 @@ export function recordResultProxy(input: GradeSubmissionInput, summary: string) 
  * On the delivery queue (runs started before it existed: the control queue). Each try has its own hard
  * deadline (`callbacks.timeoutMs`, at most 50 s), inside this minute.
  */
-export function deliveryProxy(input: GradeSubmissionInput, summary: string) {
+export function deliveryProxy(input: Pick<GradeSubmissionInput, 'callbackPolicy'> & { taskQueues: { control: string; deliveries?: string } }, summary: string) {
   const p = input.callbackPolicy;
   return proxyActivities<ControlActivities>({
     summary,

@@ -3,3 +3,4 @@ export { gradeSubmissionWorkflow } from './grade-submission';
 export { regradeSignal, statusQuery } from './messages';
 export { regradeAssignmentWorkflow } from './regrade-assignment';
 export { cancelSignal, pauseSignal, progressQuery, resumeSignal } from './regrade-assignment-messages';
+export { redeliverWorkflow } from './redeliver';

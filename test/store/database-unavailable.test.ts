@@ -57,6 +57,8 @@ describe('PostgreSQL restarting under the API', () => {
       starter: { enqueue: (sub: { id: string }) => void enqueued.push(sub.id) } as unknown as AppDeps['starter'],
       search: createSubmissionSearch(db),
       regrades: {} as AppDeps['regrades'],
+      actions: {} as AppDeps['actions'],
+      results: {} as AppDeps['results'],
       graderFacts: createGraderFactsStore(db),
       health: { database: () => store.ping() },
       logger: false,

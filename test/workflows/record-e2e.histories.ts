@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redeliveryWorkflowId } from '../../src/control/submission-actions';
 import { submissionWorkflowId } from '../../src/shared/workflow-ids';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { startReceiver, type Receiver } from '../helpers/receiver';
@@ -42,5 +43,16 @@ describe('record e2e histories', () => {
     receiver.failNext(1);
     await gradeAndSave('e2e-docker-delivery-retried', 'hist-e2e-2');
     expect(receiver.accepted().filter((c) => c.body.work_id === 'hist-e2e-2')).toHaveLength(1);
+  });
+
+  it('a redelivery (POST /v1/submissions/{id}/redeliver) whose first try is answered 503', async () => {
+    const res = await stack.post({ image: SCRIPT_RUNNER, work_id: 'hist-e2e-3', callback: receiver.url(), file: grade });
+    const id = res.body.id as string;
+    await stack.waitFor(id, (b) => b.status === 'completed');
+    receiver.failNext(1);
+    expect((await stack.request('POST', `/v1/submissions/${id}/redeliver`)).status).toBe(202);
+    const handle = stack.server.client.workflow.getHandle(redeliveryWorkflowId({ platformId: 'test', id }, 1));
+    expect(await handle.result()).toEqual({ delivered: true });
+    await saveHistory('e2e-redelivery-retried', handle);
   });
 });

@@ -8,7 +8,7 @@ import { ErrorTypes } from '../../shared/error-types';
 import type { DeliveryRequest } from '../../shared/activity-contracts';
 import { statusOnDelivered } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
-import { signWebhook, webhookId } from './sign';
+import { redeliveryWebhookId, signWebhook, webhookId } from './sign';
 
 export interface DeliverDeps {
   platforms: ReadonlyMap<string, PlatformConfig>;
@@ -130,7 +130,12 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
     if (!platform) {
       throw ApplicationFailure.nonRetryable(`platform "${req.platformId}" is no longer configured`, ErrorTypes.CallbackForbidden);
     }
-    const id = webhookId(req.submissionId, req.attempt);
+    const id = req.redelivery === undefined ? webhookId(req.submissionId, req.attempt) : redeliveryWebhookId(req.submissionId, req.attempt, req.redelivery);
+    // A redelivery's tries are its own record; the attempt's delivery and the submission's status stay as they are.
+    const record: typeof deps.store.recordDeliveryTry = (submissionId, attempt, webhook, outcome, status) =>
+      req.redelivery === undefined
+        ? deps.store.recordDeliveryTry(submissionId, attempt, webhook, outcome, status)
+        : deps.store.recordRedeliveryTry(submissionId, req.redelivery, outcome);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TryAborted(`no answer within ${deadlineMs} ms`)), deadlineMs);
     const onCancel = (): void => controller.abort(cancel?.reason ?? new TryAborted('the try was cancelled'));
@@ -141,7 +146,7 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
       try {
         const problem = await abortable(checkCallbackUrl(req.url, platform.allowLoopbackCallbacks), controller.signal);
         if (problem) {
-          await deps.store.recordDeliveryTry(req.submissionId, req.attempt, id, { delivered: false, error: `callback URL ${problem}` });
+          await record(req.submissionId, req.attempt, id, { delivered: false, error: `callback URL ${problem}` });
           throw ApplicationFailure.nonRetryable(`callback URL ${problem}`, ErrorTypes.CallbackForbidden);
         }
         const body = JSON.stringify(req.body);
@@ -152,11 +157,11 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
         // Cancelled (superseded, the run cancelled, the worker stopping): not a try of the receiver's.
         if (cancel?.aborted) throw cancel.reason ?? err;
         const error = `POST ${req.url} failed: ${(err as Error).message}`;
-        await deps.store.recordDeliveryTry(req.submissionId, req.attempt, id, { delivered: false, error });
+        await record(req.submissionId, req.attempt, id, { delivered: false, error });
         throw ApplicationFailure.retryable(error, ErrorTypes.CallbackUnreachable);
       }
       const delivered = status >= 200 && status < 300;
-      await deps.store.recordDeliveryTry(
+      await record(
         req.submissionId,
         req.attempt,
         id,

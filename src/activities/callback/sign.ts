@@ -11,6 +11,11 @@ export function webhookId(submissionId: string, attempt: number): string {
   return `msg_${submissionId}_${attempt}`;
 }
 
+/** The webhook id of the n-th redelivery of an attempt's result: a new message, so a new id. */
+export function redeliveryWebhookId(submissionId: string, attempt: number, n: number): string {
+  return `${webhookId(submissionId, attempt)}_r${n}`;
+}
+
 /**
  * Standard Webhooks headers: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed by the base64 part
  * of the platform's `whsec_` secret (the `standardwebhooks` reference library does the signing).

@@ -1,6 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AttemptAllocation, AttemptAllocationRequest, AttemptResultRecord, CancellationRecord, DeliveryFailureRecord } from '../../shared/activity-contracts';
+import type {
+  AttemptAllocation,
+  AttemptAllocationRequest,
+  AttemptResultRecord,
+  CancellationRecord,
+  DeliveryFailureRecord,
+  RedeliveryFailureRecord,
+} from '../../shared/activity-contracts';
 import { ErrorTypes } from '../../shared/error-types';
 import { STATUS_UNDELIVERED } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
@@ -39,6 +46,9 @@ export function createRecordActivities(store: SubmissionStore) {
     },
     async recordDeliveryFailure(r: DeliveryFailureRecord): Promise<void> {
       await store.recordDeliveryGaveUp(r.submissionId, r.attempt, r.superseded, r.error, STATUS_UNDELIVERED);
+    },
+    async recordRedeliveryFailure(r: RedeliveryFailureRecord): Promise<void> {
+      await store.recordRedeliveryGaveUp(r.submissionId, r.redelivery, r.error);
     },
   };
 }

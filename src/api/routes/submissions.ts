@@ -236,12 +236,13 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
 
   v1.get<{ Params: { id: string } }>('/v1/submissions/:id', async (req) => {
     const sub = await findSubmission(deps, platformOf(req), req.params.id);
-    const [attempts, deliveries, progress] = await Promise.all([
+    const [attempts, deliveries, progress, redeliveries] = await Promise.all([
       deps.store.attempts(sub.id),
       deps.store.deliveries(sub.id),
       deps.workflows.progress(sub).catch(() => undefined),
+      deps.store.redeliveries(sub.id),
     ]);
-    return presentSubmission(sub, attempts, deliveries, progress);
+    return presentSubmission(sub, attempts, deliveries, progress, redeliveries);
   });
 
   v1.get('/v1/submissions', async (req) => {
@@ -272,7 +273,8 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
   });
 }
 
-async function findSubmission(deps: Pick<AppDeps, 'store'>, platform: PlatformConfig, id: string): Promise<Submission> {
+/** The platform's submission by id, or 404. */
+export async function findSubmission(deps: Pick<AppDeps, 'store'>, platform: PlatformConfig, id: string): Promise<Submission> {
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const sub = uuid.test(id) ? await deps.store.get(platform.id, id.toLowerCase()) : undefined;
   if (!sub) throw new ApiError(404, 'not_found', `no submission ${id}`);
