@@ -14,6 +14,7 @@ import { registerAssignmentRoutes } from './routes/assignments';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
+import { registerHookRoutes } from './routes/hooks';
 import { registerRegradeRoutes } from './routes/regrades';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
@@ -138,6 +139,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerSubmissionRoutes(v1, deps);
     registerRegradeRoutes(v1, deps);
   });
+  // Git servers' push webhooks, each authenticated by its secret: POST /v1/hooks/gitlab, /v1/hooks/github.
+  await registerHookRoutes(app, deps);
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   registerGraderFactsRoutes(app, deps);

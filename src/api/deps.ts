@@ -5,6 +5,7 @@ import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
 import type { AssignmentRegrades } from '../control/assignment-regrades';
 import type { AssignmentStore } from '../store/assignments';
+import type { GitHookStore } from '../store/git-hooks';
 import type { GraderFactsStore } from '../store/grader-facts';
 import type { SubmissionSearch } from '../store/submission-search';
 import type { SubmissionStore } from '../store/submissions';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Starts accepted submissions' workflows after the answer. */
   starter: WorkflowStarter;
   health: HealthChecks;
+  /** Push-triggered grading: mapped assignments, repeated pushes, the hooks received. */
+  gitHooks: GitHookStore;
   /** A pino logger, or false for silence (tests). */
   logger: FastifyBaseLogger | false;
 }

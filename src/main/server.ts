@@ -15,6 +15,7 @@ import { WorkflowStarter } from '../control/workflow-starter';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
+import { createGitHookStore } from '../store/git-hooks';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createRegradeStore } from '../store/regrades';
 import { createSubmissionSearch } from '../store/submission-search';
@@ -91,6 +92,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     search: createSubmissionSearch(db),
     regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, regradeStore),
     graderFacts: createGraderFactsStore(db),
+    gitHooks: createGitHookStore(db),
     workflows,
     owned,
     starter,
