@@ -73,8 +73,9 @@ export async function fetchCommitTar(server: GitHookServerConfig, repository: st
   const gitdir = await mkdtemp(path.join(os.tmpdir(), 'gradeflow-git-'));
   try {
     await git.init({ fs, gitdir, bare: true });
+    await git.addRemote({ fs, gitdir, remote: 'origin', url });
     const fetchAt = (depth: number) =>
-      git.fetch({ fs, http, gitdir, url, ref: branch, singleBranch: true, depth, tags: false, headers: authorization(server) });
+      git.fetch({ fs, http, gitdir, remote: 'origin', ref: branch, remoteRef: branch, singleBranch: true, depth, tags: false, headers: authorization(server) });
     await fetchAt(1);
     if (!(await hasCommit(gitdir, oid))) await fetchAt(DEEPEN_ON_MISS);
     if (!(await hasCommit(gitdir, oid))) {
