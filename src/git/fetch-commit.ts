@@ -22,7 +22,7 @@ export class CommitFetchError extends Error {
 const DEEPEN_ON_MISS = 50;
 
 /** The repository's URL on the configured git server: never a URL from the hook's body. */
-export function repositoryUrl(server: Pick<GitHookServerConfig, 'gitUrl'>, repository: string): string {
+function repositoryUrl(server: Pick<GitHookServerConfig, 'gitUrl'>, repository: string): string {
   return `${server.gitUrl.replace(/\/+$/, '')}/${repository}.git`;
 }
 
