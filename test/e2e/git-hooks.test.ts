@@ -141,6 +141,9 @@ describe('pushes that are not graded, and hooks that are refused', () => {
     const missing = await postHook('gitlab', body, { 'x-gitlab-event': 'Push Hook' });
     expect(missing.status).toBe(401);
     expect(missing.body.error.code).toBe('unauthorized');
+    // The token is checked before the body is read: an unknown sender learns nothing about its body.
+    const garbage = await postHook('gitlab', '{not json', { 'x-gitlab-token': 'not-the-secret-token', 'x-gitlab-event': 'Push Hook' });
+    expect(garbage.status).toBe(401);
   });
 
   it('a wrong, missing or stale GitHub signature: 401', async () => {

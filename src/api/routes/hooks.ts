@@ -101,10 +101,10 @@ export async function registerHookRoutes(app: FastifyInstance, deps: PushDeps): 
             body: PushBody,
             response: { 200: HookAnswer, 202: HookAnswer, 400: ErrorAnswer, 401: ErrorAnswer, 503: ErrorAnswer },
           },
-          // The secret is checked before the body is validated or read further.
-          preValidation: async (req) => {
-            const hook = hookPlatform(deps.config.platforms, kind, req, rawBodies.get(req) ?? Buffer.alloc(0));
-            hooks.set(req, hook);
+          // The secret is checked first: GitLab's token before the body is read, GitHub's signature (of
+          // the body) before the body is validated or used.
+          [kind === 'gitlab' ? 'onRequest' : 'preValidation']: async (req: FastifyRequest) => {
+            hooks.set(req, hookPlatform(deps.config.platforms, kind, req, rawBodies.get(req) ?? Buffer.alloc(0)));
           },
         },
         async (req, reply) => {
