@@ -170,6 +170,15 @@ describe('pushes that are not graded, and hooks that are refused', () => {
     expect(JSON.stringify(latest)).not.toMatch(/alice|lab2/);
   });
 
+  it('a repository two assignments map: 202 ignored as ambiguous, naming them', async () => {
+    const put = await stack.request('PUT', '/v1/assignments/lab1-extra', { image: EXAMPLE_IMAGE_TAGS.pytest, repositories: ['course/lab1-z*'] });
+    expect(put.status).toBe(201);
+    const res = await gitlab(gitlabPush('course/lab1-zed', 'd'.repeat(40), { user: 'zed' }));
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ ignored_reason: 'repository_ambiguous' });
+    expect(res.body.message).toContain('lab1, lab1-extra');
+  });
+
   it('a push to a branch the assignment does not grade: 202 ignored; `branches` names the ones it does', async () => {
     const carol = gitServer.createRepository('course/lab1-carol');
     carol.commit({ 'stats.py': STATS_PY }, 'on main');

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load';
 import { githubSignatureValid, gitlabTokenValid } from '../../src/git/hook-signatures';
 import { branchOf, isDeletion, PushEventInvalid, readPushEvent } from '../../src/git/push-event';
 import { branchMatches, repositoryMatches, repositoryPatternProblem } from '../../src/git/repository-patterns';
@@ -83,5 +84,27 @@ describe('push events as GitLab and GitHub document them', () => {
       expect((err as PushEventInvalid).field).toBe('after');
     }
     expect.assertions(2);
+  });
+});
+
+describe('gitHooks in the configuration', () => {
+  const platform = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    apiKeys: [`key-${id}-0123456789abcdef`],
+    callbackSecret: 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==',
+    images: ['gradeflow/example-*'],
+    gitHooks: { gitlab: { secret, gitUrl: 'https://gitlab.example.edu', ...extra } },
+  });
+
+  it('defaults are filled in; a secret two platforms share, or password with passwordEnv, stops start-up naming the field', () => {
+    const config = loadConfig({}, { platforms: [platform('a', 'secret-of-a-0123456789')] } as never);
+    expect(config.platforms[0]!.gitHooks!.gitlab).toMatchObject({ studentId: 'pusher', allowLoopback: false, fetchTimeoutMs: 8000 });
+    expect(() => loadConfig({}, { platforms: [platform('a', 'same-secret-0123456789'), platform('b', 'same-secret-0123456789')] } as never)).toThrow(
+      /platforms\[1\]\.gitHooks\.gitlab\.secret/,
+    );
+    expect(() => loadConfig({}, { platforms: [platform('a', 'secret-of-a-0123456789', { password: 'p', passwordEnv: 'P' })] } as never)).toThrow(
+      /platforms\[0\]\.gitHooks\.gitlab/,
+    );
+    expect(() => loadConfig({}, { platforms: [platform('a', 'secret-of-a-0123456789', { gitUrl: 'https://user:pw@gitlab.example.edu' })] } as never)).toThrow(/gitUrl/);
   });
 });
