@@ -73,6 +73,12 @@ const GitHookServerSchema = Type.Object(
     }),
     fetchTimeoutMs: Type.Integer({ minimum: 500, maximum: 60000, default: 8000, description: 'deadline of fetching one commit, ms (GitLab and GitHub wait 10 s for the answer)' }),
     maxFetchBytes: Type.Integer({ minimum: 1024, default: 52428800, description: 'largest pack fetched for one commit, bytes (50 MiB)' }),
+    maxConcurrentFetches: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+      description: 'commits fetched from this git server at once per server process; more hooks wait (within fetchTimeoutMs) for a turn, then are answered 503',
+    }),
   },
   { additionalProperties: false },
 );

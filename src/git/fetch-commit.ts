@@ -6,6 +6,7 @@ import git, { Errors } from 'isomorphic-git';
 import type { GitHookServerConfig } from '../config/schema';
 import { checkCallbackUrl } from '../security/callback-url';
 import { commitTar, TreeTooLarge } from './commit-archive';
+import { FetchSlots, SlotTimeout } from './fetch-slots';
 import { FetchTooLarge, guardedGitHttp } from './guarded-http';
 
 /** Why a commit could not be fetched: `unavailable` is worth repeating (503), the others are not. */
@@ -53,6 +54,7 @@ function classify(err: unknown, signal: AbortSignal): CommitFetchError {
     return new CommitFetchError('unavailable', `the git server answered ${status}`);
   }
   if (err instanceof Errors.NotFoundError) return new CommitFetchError('commit_not_found', 'the branch is no longer on the git server');
+  if (err instanceof SlotTimeout) return new CommitFetchError('unavailable', `${err.message}; none could start in time`);
   if (signal.aborted) return new CommitFetchError('unavailable', 'the git server did not answer in time');
   return new CommitFetchError('unavailable', `the git server could not be read (${(err as Error)?.name ?? 'error'})`);
 }
@@ -69,6 +71,22 @@ export async function fetchCommitTar(server: GitHookServerConfig, repository: st
   const problem = await checkCallbackUrl(url, server.allowLoopback);
   if (problem) throw new CommitFetchError('forbidden_address', `the git server's URL ${problem}`);
   const signal = AbortSignal.timeout(server.fetchTimeoutMs);
+  try {
+    return await slotsOf(server).run(signal, () => fetchInto(server, url, signal, repository, branch, oid, maxBytes));
+  } catch (err) {
+    throw classify(err, signal);
+  }
+}
+
+/** Each git server's fetch slots (by its configuration object), shared by its hooks in this process. */
+const slots = new WeakMap<GitHookServerConfig, FetchSlots>();
+function slotsOf(server: GitHookServerConfig): FetchSlots {
+  let s = slots.get(server);
+  if (!s) slots.set(server, (s = new FetchSlots(server.maxConcurrentFetches)));
+  return s;
+}
+
+async function fetchInto(server: GitHookServerConfig, url: string, signal: AbortSignal, repository: string, branch: string, oid: string, maxBytes: number): Promise<Buffer> {
   const http = guardedGitHttp({ allowLoopback: server.allowLoopback, signal, maxBytes: server.maxFetchBytes });
   const gitdir = await mkdtemp(path.join(os.tmpdir(), 'gradeflow-git-'));
   try {
@@ -82,8 +100,6 @@ export async function fetchCommitTar(server: GitHookServerConfig, repository: st
       throw new CommitFetchError('commit_not_found', `the commit is not among the branch's last ${DEEPEN_ON_MISS} commits on the git server`);
     }
     return await commitTar(gitdir, oid, maxBytes);
-  } catch (err) {
-    throw classify(err, signal);
   } finally {
     await rm(gitdir, { recursive: true, force: true });
   }

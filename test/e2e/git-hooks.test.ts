@@ -30,6 +30,7 @@ const hookServer = (secret: string, extra: Partial<GitHookServerConfig> = {}): G
   studentId: 'pusher',
   fetchTimeoutMs: 20_000,
   maxFetchBytes: 10 * 1024 * 1024,
+  maxConcurrentFetches: 4,
   ...extra,
 });
 
@@ -235,6 +236,30 @@ describe('pushes that are not graded, and hooks that are refused', () => {
       const res = await gitlab(gitlabPush(erin.path, commit, { user: 'erin' }));
       expect(res.body).toMatchObject({ ignored_reason: 'repository_not_readable' });
     } finally {
+      hooks.gitlab = saved;
+    }
+  });
+
+  it('a burst of pushes: at most maxConcurrentFetches fetches from the git server at once', async () => {
+    const put = await stack.request('PUT', '/v1/assignments/burst', { image: EXAMPLE_IMAGE_TAGS.correctomatic, repositories: ['course/burst-*'] });
+    expect(put.status).toBe(201);
+    const pushes = ['p1', 'p2', 'p3', 'p4'].map((p) => {
+      const repo = gitServer.createRepository(`course/burst-${p}`);
+      return gitlabPush(repo.path, repo.commit({ 'sum.sh': 'echo $(($1 + $2))\n' }, p), { user: p });
+    });
+    const hooks = stack.config.platforms[0]!.gitHooks!;
+    const saved = hooks.gitlab!;
+    gitServer.packDelayMs = 1500;
+    try {
+      for (const [limit, pushed] of [[1, pushes.slice(0, 2)], [2, pushes.slice(2)]] as const) {
+        hooks.gitlab = { ...saved, maxConcurrentFetches: limit };
+        gitServer.maxPackRequestsInFlight = 0;
+        const answers = await Promise.all(pushed.map((p) => gitlab(p)));
+        for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(202);
+        expect(gitServer.maxPackRequestsInFlight).toBe(limit);
+      }
+    } finally {
+      gitServer.packDelayMs = 0;
       hooks.gitlab = saved;
     }
   });

@@ -21,6 +21,10 @@ export interface GitHttpServer {
   password: string;
   /** Requests answered, by `METHOD path` (to check a repeated delivery fetched nothing). */
   requests: string[];
+  /** Pack requests (`POST …/git-upload-pack`) being answered at once, at most, since the last reset. */
+  maxPackRequestsInFlight: number;
+  /** Each pack request waits this long before it is answered (to make overlapping fetches visible). */
+  packDelayMs: number;
   createRepository(repoPath: string, defaultBranch?: string): ServedRepository;
   stop(): Promise<void>;
 }
@@ -49,6 +53,7 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
   const expectedAuth = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   const requests: string[] = [];
 
+  let packsInFlight = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push(`${req.method} ${url.pathname}`);
@@ -56,6 +61,20 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end();
       return;
     }
+    const pack = req.method === 'POST' && url.pathname.endsWith('/git-upload-pack');
+    if (pack) {
+      packsInFlight++;
+      served.maxPackRequestsInFlight = Math.max(served.maxPackRequestsInFlight, packsInFlight);
+      res.once('close', () => packsInFlight--);
+    }
+    if (pack && served.packDelayMs > 0) {
+      req.pause();
+      setTimeout(() => answer(req, res, url), served.packDelayMs);
+    } else {
+      answer(req, res, url);
+    }
+  });
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const cgi = spawn(backend, [], {
       env: {
         PATH: process.env.PATH,
@@ -97,15 +116,17 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
     });
     cgi.stdout.on('end', () => res.end());
     cgi.on('error', () => res.destroy());
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const served: GitHttpServer = {
     url,
     username,
     password,
     requests,
+    maxPackRequestsInFlight: 0,
+    packDelayMs: 0,
     createRepository(repoPath, defaultBranch = 'main') {
       const bare = path.join(projects, `${repoPath}.git`);
       mkdirSync(bare, { recursive: true });
@@ -136,4 +157,5 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+  return served;
 }
