@@ -16,6 +16,7 @@ import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
 import { createEventStreams } from './routes/events';
+import { registerHookRoutes } from './routes/hooks';
 import { registerRegradeRoutes } from './routes/regrades';
 import { registerResultRoutes } from './routes/results';
 import { registerSubmissionActionRoutes } from './routes/submission-actions';
@@ -156,6 +157,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerResultRoutes(v1, deps);
     eventStreams.register(v1, deps);
   });
+  // Git servers' push webhooks, each authenticated by its secret: POST /v1/hooks/gitlab, /v1/hooks/github.
+  await registerHookRoutes(app, deps);
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   registerGraderFactsRoutes(app, deps);

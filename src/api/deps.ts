@@ -6,6 +6,7 @@ import type { OwnedStarts } from '../control/workflow-ownership';
 import type { WorkflowStarter } from '../control/workflow-starter';
 import type { AssignmentRegrades } from '../control/assignment-regrades';
 import type { AssignmentStore } from '../store/assignments';
+import type { GitHookStore } from '../store/git-hooks';
 import type { GraderFactsStore } from '../store/grader-facts';
 import type { ResultFeed } from '../store/results-feed';
 import type { SubmissionSearch } from '../store/submission-search';
@@ -34,6 +35,8 @@ export interface AppDeps {
   /** The platform's results in the order they were recorded (GET /v1/results). */
   results: ResultFeed;
   health: HealthChecks;
+  /** Push-triggered grading: mapped assignments, repeated pushes, the hooks received. */
+  gitHooks: GitHookStore;
   /** A pino logger, or false for silence (tests). */
   logger: FastifyBaseLogger | false;
 }

@@ -127,12 +127,21 @@ function checkConsistency(config: GradeflowConfig): void {
   if (!config.flavours.default) throw new ConfigError('config field "flavours.default" is required');
   const ids = new Set<string>();
   const keys = new Set<string>();
+  const hookSecrets = new Set<string>();
   config.platforms.forEach((p, i) => {
     if (ids.has(p.id)) throw new ConfigError(`config field "platforms[${i}].id": duplicate platform id "${p.id}"`);
     ids.add(p.id);
     for (const k of p.apiKeys) {
       if (keys.has(k)) throw new ConfigError(`config field "platforms[${i}].apiKeys": a key is shared with another platform`);
       keys.add(k);
+    }
+    for (const kind of ['gitlab', 'github'] as const) {
+      const hook = p.gitHooks?.[kind];
+      if (!hook) continue;
+      const field = `platforms[${i}].gitHooks.${kind}`;
+      if (hookSecrets.has(`${kind}\n${hook.secret}`)) throw new ConfigError(`config field "${field}.secret": shared with another platform (the secret tells whose hook it is)`);
+      hookSecrets.add(`${kind}\n${hook.secret}`);
+      if (hook.password !== undefined && hook.passwordEnv !== undefined) throw new ConfigError(`config field "${field}": give password or passwordEnv, not both`);
     }
     try {
       compileImageRules(p.images);

@@ -49,6 +49,40 @@ const RegistrySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A git server whose push webhooks grade commits (docs/git-hooks.md). */
+const GitHookServerSchema = Type.Object(
+  {
+    secret: Type.String({
+      minLength: 16,
+      description:
+        "the webhook's secret: GitLab's secret token (sent as X-Gitlab-Token) or GitHub's webhook secret (HMAC-SHA256 key of X-Hub-Signature-256); it also tells which platform a hook is for, so no two platforms share one",
+    }),
+    gitUrl: Type.String({
+      pattern: '^https?://[^/@\\s]+(/[^@\\s]*)?$',
+      description:
+        'base URL of the git server\'s smart HTTP, e.g. "https://gitlab.example.edu": a pushed repository "course/lab1-alice" is fetched from <gitUrl>/course/lab1-alice.git (never from a URL in the hook)',
+    }),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'git user for fetching (GitLab: a deploy token\'s user; GitHub: "x-access-token")' })),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'git password or access token; prefer passwordEnv: the file then holds none' })),
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the git password or token' })),
+    allowLoopback: Type.Boolean({ default: false, description: 'allow a git server on 127.0.0.0/8 and ::1 (the callbacks\' SSRF rules otherwise)' }),
+    studentId: Type.Union([Type.Literal('pusher'), Type.Literal('namespace')], {
+      default: 'pusher',
+      description:
+        'student_id of a pushed commit: "pusher" (the username of who pushed) or "namespace" (the repository\'s path without its name: "students/alice" for "students/alice/lab1")',
+    }),
+    fetchTimeoutMs: Type.Integer({ minimum: 500, maximum: 60000, default: 8000, description: 'deadline of fetching one commit, ms (GitLab and GitHub wait 10 s for the answer)' }),
+    maxFetchBytes: Type.Integer({ minimum: 1024, default: 52428800, description: 'largest pack fetched for one commit, bytes (50 MiB)' }),
+    maxConcurrentFetches: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+      description: 'commits fetched from this git server at once per server process; more hooks wait (within fetchTimeoutMs) for a turn, then are answered 503',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const PlatformSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'platform id, appears in workflow ids' }),
@@ -71,6 +105,12 @@ const PlatformSchema = Type.Object(
         description:
           "share of each course of this platform in a busy task queue, against other courses' (Temporal fairness weight, default 1; 2: twice as many gradings dispatched as a course of weight 1)",
       }),
+    ),
+    gitHooks: Type.Optional(
+      Type.Object(
+        { gitlab: Type.Optional(GitHookServerSchema), github: Type.Optional(GitHookServerSchema) },
+        { additionalProperties: false, description: 'push-triggered grading: the git servers whose push webhooks this platform receives (docs/git-hooks.md)' },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -360,4 +400,5 @@ export type GradeflowConfig = Static<typeof ConfigSchema>;
 export type FlavourConfig = Static<typeof FlavourSchema>;
 export type PlatformConfig = Static<typeof PlatformSchema>;
 export type RegistryConfig = Static<typeof RegistrySchema>;
+export type GitHookServerConfig = Static<typeof GitHookServerSchema>;
 export type PullPolicy = FlavourConfig['pullPolicy'];

@@ -16,6 +16,7 @@ import { WorkflowStarter } from '../control/workflow-starter';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { createAssignmentStore } from '../store/assignments';
+import { createGitHookStore, type GitHookStore } from '../store/git-hooks';
 import { createSubmissionStore, type SubmissionStore } from '../store/submissions';
 import { createRegradeStore } from '../store/regrades';
 import { createSubmissionSearch } from '../store/submission-search';
@@ -32,6 +33,8 @@ export interface RunningServer {
   client: Client;
   /** Also runs on its own timer (`stallWatch.intervalSeconds`). */
   stallWatch: StallWatch;
+  /** The git hooks received (push-triggered grading). */
+  gitHooks: GitHookStore;
   stop(): Promise<void>;
 }
 
@@ -86,6 +89,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     quietMs: config.server.starterQuietMs,
     maxDeferMs: config.server.starterMaxDeferMs,
   });
+  const gitHooks = createGitHookStore(db);
   const app = await buildApp({
     config,
     store,
@@ -93,6 +97,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     search: createSubmissionSearch(db),
     regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, regradeStore),
     graderFacts: createGraderFactsStore(db),
+    gitHooks,
     workflows,
     owned,
     starter,
@@ -124,6 +129,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     store,
     client,
     stallWatch,
+    gitHooks,
     async stop() {
       await Promise.all([reconcile.stop(), stallWatch.stop()]);
       await app.close();

@@ -9,6 +9,10 @@ export interface AssignmentSettings {
   /** When hosts pull the image for this assignment's submissions (else the flavour's `pullPolicy`). */
   pullPolicy?: PullPolicy;
   grading: Partial<GradingSettings>;
+  /** Push-triggered grading: repository path patterns (`course/lab1-*`) whose pushes are this assignment's submissions. */
+  repositories?: string[];
+  /** Branches (patterns) whose pushes are graded; absent: the repository's default branch. */
+  branches?: string[];
 }
 
 export interface Assignment {

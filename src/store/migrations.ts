@@ -165,6 +165,27 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );
     `,
   },
+  {
+    id: 9,
+    name: 'push-triggered grading: received git hooks; assignments mapped to repositories',
+    sql: `
+      CREATE TABLE git_hooks (
+        id             bigserial PRIMARY KEY,
+        platform_id    text NOT NULL,
+        kind           text NOT NULL,
+        delivery_id    text,
+        repository_sha256 text,
+        ref            text,
+        commit_sha     text,
+        assignment_id  text,
+        submission_id  uuid,
+        outcome        text NOT NULL,
+        received_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX git_hooks_platform_received ON git_hooks (platform_id, received_at DESC);
+      CREATE INDEX assignments_with_repositories ON assignments (platform_id) WHERE settings ? 'repositories';
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

@@ -11,6 +11,7 @@ import { createAssignmentStore } from '../../src/store/assignments';
 import { isDatabaseUnavailable } from '../../src/store/database-unavailable';
 import { openDb, type Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
+import { createGitHookStore } from '../../src/store/git-hooks';
 import { createGraderFactsStore } from '../../src/store/grader-facts';
 import { createSubmissionSearch } from '../../src/store/submission-search';
 import { createSubmissionStore } from '../../src/store/submissions';
@@ -60,6 +61,7 @@ describe('PostgreSQL restarting under the API', () => {
       actions: {} as AppDeps['actions'],
       results: {} as AppDeps['results'],
       graderFacts: createGraderFactsStore(db),
+      gitHooks: createGitHookStore(db),
       health: { database: () => store.ping() },
       logger: false,
     });

@@ -7,8 +7,10 @@ import { ApiError, invalid } from '../errors';
 import { isAbsent, isPlainObject } from '../fields';
 import { parseGradingFields, resolveGrading } from '../grading-settings';
 import { checkFlavour, checkId, checkImageAllowed } from '../intake';
+import { parsePatternList } from './hooks-patterns';
+import { branchPatternProblem, repositoryPatternProblem } from '../../git/repository-patterns';
 
-const FIELDS = ['image', 'flavour', 'pull_policy', 'format', 'results_file', 'max_grade'] as const;
+const FIELDS = ['image', 'flavour', 'pull_policy', 'format', 'results_file', 'max_grade', 'repositories', 'branches'] as const;
 const PULL_POLICIES: readonly PullPolicy[] = ['if-missing', 'always', 'never'];
 
 function checkPullPolicy(value: unknown): PullPolicy {
@@ -27,7 +29,14 @@ function parseAssignmentBody(body: unknown, deps: Pick<AppDeps, 'config'>, platf
   const grading = parseGradingFields(raw);
   // The same consistency rules as a submission's (results_file only with junit).
   if (grading.format !== undefined || grading.resultsFile !== undefined) resolveGrading(grading);
+  const repositories = isAbsent(raw.repositories) ? undefined : parsePatternList(raw.repositories, 'repositories', repositoryPatternProblem);
+  const branches = isAbsent(raw.branches) ? undefined : parsePatternList(raw.branches, 'branches', branchPatternProblem);
+  // A push carries no grading fields: the assignment must say which grader runs it.
+  if (repositories && isAbsent(raw.image)) throw invalid('image', 'is required with repositories (a push names no image)');
+  if (branches && !repositories) throw invalid('branches', 'goes with repositories');
   return {
+    ...(repositories ? { repositories } : {}),
+    ...(branches ? { branches } : {}),
     ...(isAbsent(raw.image) ? {} : { image: checkImageAllowed(raw.image, platform) }),
     ...(isAbsent(raw.flavour) ? {} : { flavour: checkFlavour(raw.flavour, deps.config) }),
     ...(isAbsent(raw.pull_policy) ? {} : { pullPolicy: checkPullPolicy(raw.pull_policy) }),
@@ -45,6 +54,8 @@ function presentAssignment(a: Assignment) {
     format: g.format ?? null,
     results_file: g.resultsFile ?? null,
     max_grade: g.maxGrade ?? null,
+    repositories: a.settings.repositories ?? null,
+    branches: a.settings.branches ?? null,
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
   };

@@ -131,7 +131,7 @@ async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Pr
  * The registry has no such image: 400. The registry is down or refuses us: 503 with Retry-After, nothing
  * stored: the platform sends the submission again (with its work_id, a repeat is harmless).
  */
-async function pinnedImage(image: string, config: GradeflowConfig): Promise<string> {
+export async function pinnedImage(image: string, config: GradeflowConfig): Promise<string> {
   try {
     return await pinImage(image, config.registries, config.registryTimeoutMs);
   } catch (err) {
