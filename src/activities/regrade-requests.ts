@@ -1,6 +1,7 @@
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { RegradeKey, RegradeRequested } from '../shared/regrade-contracts';
 import type { SubmissionStore } from '../store/submissions';
+import { regradeRequests } from '../metrics/server-metrics';
 
 /**
  * Activity (control queue): ask each submission's own workflow for one more attempt, as
@@ -12,7 +13,7 @@ import type { SubmissionStore } from '../store/submissions';
 export function createRegradeRequests(deps: { store: Pick<SubmissionStore, 'get' | 'setImage'>; owned: Pick<OwnedStarts, 'regrade'> }) {
   return async function requestRegrades(req: RegradeKey & { submissionIds: string[]; image?: string; priority?: number }): Promise<RegradeRequested[]> {
     const requestedBy = `regrade ${req.assignmentId}/${req.seq}`;
-    return Promise.all(
+    const answers = await Promise.all(
       req.submissionIds.map(async (submissionId): Promise<RegradeRequested> => {
         try {
           const sub = await deps.store.get(req.platformId, submissionId);
@@ -28,5 +29,7 @@ export function createRegradeRequests(deps: { store: Pick<SubmissionStore, 'get'
         }
       }),
     );
+    for (const a of answers) regradeRequests.inc({ platform: req.platformId, result: a.ok ? 'requested' : 'error' });
+    return answers;
   };
 }

@@ -197,31 +197,43 @@ export function createSubmissionStore(db: Db) {
     /**
      * Idempotent: a retried activity writes the same row again. `runId`: the workflow run recording it; a
      * row another run recorded is never overwritten (answers false, nothing written). Without `runId`
-     * (callers from before it existed) the row is written as before.
+     * (callers from before it existed) the row is written as before. `onFirstRecord` is called, after the
+     * commit, only when this call inserted the row (not when it rewrote it): metrics count each attempt once.
      */
-    async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus, runId?: string): Promise<boolean> {
-      return db.transaction(async (tx) => {
-        const written = await tx.query(
+    async recordAttempt(
+      submissionId: string,
+      a: AttemptRecord,
+      status: SubmissionStatus,
+      runId?: string,
+      onFirstRecord?: (s: { platformId: string; flavour: string }) => void,
+    ): Promise<boolean> {
+      const recorded = await db.transaction(async (tx) => {
+        const written = await tx.query<{ inserted: boolean }>(
           `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result, run_id, image)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
            ON CONFLICT (submission_id, attempt) DO UPDATE SET host = EXCLUDED.host, queued_at = EXCLUDED.queued_at,
              started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result, image = EXCLUDED.image
            WHERE $8::text IS NULL OR attempts.run_id = $8::text
-           RETURNING attempt`,
+           RETURNING attempt, (xmax = 0) AS inserted`,
           [
             submissionId, a.attempt, a.host, a.timings.queuedAt, a.timings.startedAt ?? null,
             a.timings.gradedAt ?? null, JSON.stringify(a.result), runId ?? null, a.image ?? null,
           ],
         );
-        if (written.length === 0) return false;
-        await tx.query(
+        if (written.length === 0) return undefined;
+        const sub = await tx.query<{ platform_id: string; flavour: string }>(
           `UPDATE submissions SET attempts = GREATEST(attempts, $2),
              status = CASE WHEN attempts <= $2 THEN $3 ELSE status END, updated_at = now()
-           WHERE id = $1`,
+           WHERE id = $1 RETURNING platform_id, flavour`,
           [submissionId, a.attempt, status],
         );
-        return true;
+        return { inserted: written[0]!.inserted, submission: sub[0] };
       });
+      if (!recorded) return false;
+      if (recorded.inserted && recorded.submission) {
+        onFirstRecord?.({ platformId: recorded.submission.platform_id, flavour: recorded.submission.flavour });
+      }
+      return true;
     },
 
     async attempts(submissionId: string): Promise<AttemptRecord[]> {
