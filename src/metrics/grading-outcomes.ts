@@ -50,7 +50,7 @@ export function gradingRecorded(r: AttemptResultRecord, s: RecordedSubmission): 
 }
 
 /** A message with each URL cut to its origin: a callback URL's path or query may name a student. */
-export function withoutUrlPaths(message: string): string {
+function withoutUrlPaths(message: string): string {
   return message.replace(/\bhttps?:\/\/[^\s/?#]+[^\s]*/gi, (url) => {
     try {
       return `${new URL(url).origin}/…`;
