@@ -10,7 +10,7 @@ import { regradeRequests } from '../metrics/server-metrics';
  * asked. With an image, the submission is graded with it from now on (stored, and sent with the signal).
  * A retry asks again; a request that arrives while one is pending is merged with it by the workflow.
  */
-export function createRegradeRequests(deps: { store: Pick<SubmissionStore, 'get' | 'setImage'>; owned: Pick<OwnedStarts, 'regrade'> }) {
+export function createRegradeRequests(deps: { store: Pick<SubmissionStore, 'get' | 'setImage' | 'claimForRegrade'>; owned: Pick<OwnedStarts, 'regrade'> }) {
   return async function requestRegrades(req: RegradeKey & { submissionIds: string[]; image?: string; priority?: number }): Promise<RegradeRequested[]> {
     const requestedBy = `regrade ${req.assignmentId}/${req.seq}`;
     const answers = await Promise.all(
@@ -18,6 +18,7 @@ export function createRegradeRequests(deps: { store: Pick<SubmissionStore, 'get'
         try {
           const sub = await deps.store.get(req.platformId, submissionId);
           if (!sub) return { ok: false, submissionId, error: 'no such submission' };
+          if (!(await deps.store.claimForRegrade(sub.id))) return { ok: false, submissionId, error: 'its file was removed (gradeflow prune): it cannot be regraded' };
           if (req.image !== undefined && sub.image !== req.image) await deps.store.setImage(sub.id, req.image);
           await deps.owned.regrade(req.image !== undefined ? { ...sub, image: req.image } : sub, requestedBy, {
             ...(req.image !== undefined ? { image: req.image } : {}),

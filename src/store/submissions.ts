@@ -110,10 +110,12 @@ export function createSubmissionStore(db: Db) {
      */
     async create(s: NewSubmission): Promise<{ submission: Submission; created: boolean }> {
       // One statement, one round trip: the file (content-addressed) and the row. The foreign key is
-      // checked at the end of the statement, after the file's insert.
+      // checked at the end of the statement, after the file's insert. A file whose bytes were pruned gets
+      // them back; the conflict locks the file's row either way, so a prune waits (src/store/prune.ts).
       const inserted = await db.query<Row>(
         `WITH file AS (
-           INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14) ON CONFLICT (sha256) DO NOTHING
+           INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14)
+           ON CONFLICT (sha256) DO UPDATE SET content = EXCLUDED.content WHERE files.content IS NULL
          )
          INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
            assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, grading, priority, status)
@@ -184,14 +186,24 @@ export function createSubmissionStore(db: Db) {
       await db.query('UPDATE submissions SET image = $2, updated_at = now() WHERE id = $1', [id, image]);
     },
 
+    /**
+     * Before a regrade is asked for: false when the submission was pruned (its file is gone: it cannot be
+     * graded again). Otherwise its `updated_at` is now, so a prune running meanwhile passes it over (it
+     * takes only submissions finished before its cutoff, at least an hour ago: src/store/prune.ts).
+     */
+    async claimForRegrade(id: string): Promise<boolean> {
+      const rows = await db.query('UPDATE submissions SET updated_at = now() WHERE id = $1 AND pruned_at IS NULL RETURNING id', [id]);
+      return rows.length > 0;
+    },
+
     /** Note (or clear, with null) why a submission is not progressing; `GET` shows it while it is unfinished. */
     async noteProblem(id: string, problem: string | null): Promise<void> {
       await db.query('UPDATE submissions SET problem = $2 WHERE id = $1 AND problem IS DISTINCT FROM $2', [id, problem]);
     },
 
     async file(sha256: string): Promise<Buffer | undefined> {
-      const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);
-      return rows[0] ? Buffer.from(rows[0].content) : undefined;
+      const rows = await db.query<{ content: Uint8Array | null }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);
+      return rows[0]?.content ? Buffer.from(rows[0].content) : undefined;
     },
 
     /**

@@ -259,6 +259,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     const image = await regradeImage(body.image, p, deps.config);
     const priority = regradePriority(body.priority);
     // A new image grades this submission from now on: stored, so that a later regrade (or a new run) uses it too.
+    if (!(await deps.store.claimForRegrade(sub.id))) throw new ApiError(409, 'submission_pruned', `submission ${sub.id} finished long ago and its file was removed (gradeflow prune): it cannot be regraded; submit it again`);
     if (image !== undefined && image !== sub.image) await deps.store.setImage(sub.id, image);
     await deps.owned.regrade(image !== undefined ? { ...sub, image } : sub, p.id, {
       ...(image !== undefined ? { image } : {}),
