@@ -22,6 +22,7 @@ import { registerResultRoutes } from './routes/results';
 import { registerSubmissionActionRoutes } from './routes/submission-actions';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
+import { registerMetricsRoute } from '../metrics/route';
 
 export type { AppDeps } from './deps';
 
@@ -126,7 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   app.addHook('onResponse', async (req, reply) => {
-    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // The path only: a query string may hold a student id (list filters) or a key sent by mistake.
+    const line = { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 500) req.log.error(line, 'answered');
     else if (reply.statusCode >= 400) req.log.info(line, 'answered');
     else req.log.debug(line, 'answered');
@@ -137,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Public: GET /healthz; GET /v1/schemas, /v1/schemas/:name.
   registerHealthRoutes(app, deps);
   registerSchemaRoutes(app);
+  if (deps.config.metrics.port === 0) registerMetricsRoute(app);
   // The platforms' API, each route behind a platform's API key (the hook sets `req.platform`):
   // PUT|GET /v1/assignments/:id; POST /v1/assignments/:id/regrade; POST|GET /v1/submissions; GET /v1/submissions/:id;
   // POST /v1/submissions/:id/regrade; GET /v1/regrades/:id; POST /v1/regrades/:id/pause|resume|cancel.

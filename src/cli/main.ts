@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runCluster, runClusterRestart, type ClusterCliOptions } from './cluster';
 import { runDev } from './dev';
 import { runServer, runWorker } from './processes';
+import { runPrune, type PruneCliOptions } from './prune';
 import { runRegrade, type RegradeCliOptions } from './regrade';
 import { writeSchemas } from './schemas';
 import { runSetup } from './setup';
@@ -95,6 +96,13 @@ program
   .option('--update-assignment', "also make --image the assignment's image for new submissions")
   .option('--interval <ms>', 'how often progress is read', '1000')
   .action((opts: RegradeCliOptions) => runRegrade(opts).catch(fail));
+
+program
+  .command('prune')
+  .description('remove the stored files and output excerpts of submissions finished long ago (results and grades are kept); safe while servers run')
+  .option('--older-than <duration>', 'finished longer ago than this, e.g. 30d, 12h, 2w (units m, h, d, w); at least 1h (default: retention.filesDays days)')
+  .option('--batch <n>', 'submissions per transaction', '500')
+  .action((opts: PruneCliOptions) => runPrune(opts).catch(fail));
 
 program
   .command('schemas')

@@ -388,6 +388,38 @@ export const ConfigSchema = Type.Object(
       default: 3,
       description: 'attempts lost to Docker or host faults that are tried again before being reported',
     }),
+    metrics: Type.Object(
+      {
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description:
+            "port of the server's own GET /metrics listener (Prometheus text, no key); 0: /metrics is served on the API port instead. A grading host serves it on worker.healthPort",
+        }),
+        host: Type.String({ default: '127.0.0.1', description: 'listen address of the server\'s own /metrics listener (with metrics.port)' }),
+        temporalPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description:
+            "port of the Temporal SDK's Prometheus exporter, bound to 127.0.0.1 only; /metrics appends what it serves (0: a free port picked at start)",
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    retention: Type.Object(
+      {
+        filesDays: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 36500,
+          default: 365,
+          description:
+            'days after a submission finished that `gradeflow prune` (without --older-than) removes its stored file and output excerpts; results and grades are kept',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     logLevel: Type.Union(
       [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')],
       { default: 'info' },

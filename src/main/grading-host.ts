@@ -8,6 +8,7 @@ import { createGradingHost } from '../workers/host-workers';
 import { createReaper, type Reaper } from '../workers/reaper';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
 import { installRuntime } from '../workers/runtime';
+import { watchSlots } from '../metrics/host-metrics';
 
 export interface RunningGradingHost {
   hostId: string;
@@ -45,7 +46,7 @@ export async function startGradingHost(
   config: GradeflowConfig,
   opts: { logger: Logger; docker: Dockerode },
 ): Promise<RunningGradingHost> {
-  installRuntime(opts.logger);
+  await installRuntime(opts.logger, config.metrics.temporalPort);
   if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');
   await checkRuntimes(config, opts.docker);
   const connection = await connectWorker(config);
@@ -55,6 +56,7 @@ export async function startGradingHost(
     docker: opts.docker,
     submissions: { serverUrl: apiPublicUrl(config), workerToken: config.workerToken },
   });
+  const unwatchSlots = watchSlots(host.hostId, host.slots);
   const clientConnection = await connectClient(config);
   const reaper = createReaper({
     docker: opts.docker,
@@ -70,6 +72,7 @@ export async function startGradingHost(
   let health: HealthServer | undefined;
   const done = Promise.all(host.workers.map((w) => w.run())).then(async () => {
     await health?.close();
+    unwatchSlots();
     await reaper.stop();
     await Promise.all([connection.close(), clientConnection.close()]);
   });

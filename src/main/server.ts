@@ -25,6 +25,9 @@ import { createAssignmentRegrades } from '../control/assignment-regrades';
 import { createControlWorker, createDeliveryWorker } from '../workers/control';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
 import { installRuntime } from '../workers/runtime';
+import { useEventLogger } from '../metrics/event-log';
+import { serverRegistry } from '../metrics/server-metrics';
+import { startMetricsServer } from '../metrics/metrics-server';
 
 export interface RunningServer {
   url: string;
@@ -52,7 +55,8 @@ export interface ServerOptions {
  */
 export async function startServer(config: GradeflowConfig, opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger;
-  installRuntime(log);
+  await installRuntime(log, config.metrics.temporalPort);
+  useEventLogger(log);
   const db = await openDb({
     dataDir: config.dataDir,
     poolSize: config.server.databasePoolSize,
@@ -111,6 +115,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     },
   });
   const address = await app.listen({ host: config.api.host, port: config.api.port });
+  const metricsServer = config.metrics.port ? await startMetricsServer(serverRegistry, config.metrics.host, config.metrics.port) : undefined;
 
   const reconcile = createReconcileLoop({
     store,
@@ -133,6 +138,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     async stop() {
       await Promise.all([reconcile.stop(), stallWatch.stop()]);
       await app.close();
+      await metricsServer?.close();
       await starter.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       if (deliveryWorker.getState() === 'RUNNING') deliveryWorker.shutdown();

@@ -186,6 +186,16 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX assignments_with_repositories ON assignments (platform_id) WHERE settings ? 'repositories';
     `,
   },
+  {
+    id: 10,
+    name: 'retention: a pruned submission (file and output excerpts removed, results kept); a file without its bytes',
+    sql: `
+      ALTER TABLE submissions ADD COLUMN pruned_at timestamptz;
+      ALTER TABLE files ALTER COLUMN content DROP NOT NULL;
+      CREATE INDEX submissions_prunable ON submissions (updated_at)
+        WHERE pruned_at IS NULL AND status IN ('completed', 'failed', 'cancelled');
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

@@ -112,10 +112,12 @@ export function createSubmissionStore(db: Db) {
      */
     async create(s: NewSubmission): Promise<{ submission: Submission; created: boolean }> {
       // One statement, one round trip: the file (content-addressed) and the row. The foreign key is
-      // checked at the end of the statement, after the file's insert.
+      // checked at the end of the statement, after the file's insert. A file whose bytes were pruned gets
+      // them back; the conflict locks the file's row either way, so a prune waits (src/store/prune.ts).
       const inserted = await db.query<Row>(
         `WITH file AS (
-           INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14) ON CONFLICT (sha256) DO NOTHING
+           INSERT INTO files (sha256, content, size) VALUES ($13, $16, $14)
+           ON CONFLICT (sha256) DO UPDATE SET content = EXCLUDED.content WHERE files.content IS NULL
          )
          INSERT INTO submissions (id, platform_id, work_id, workflow_id, image, flavour, callback_url, params,
            assignment_id, student_id, course_id, file_name, file_sha256, file_size, limits, grading, priority, status)
@@ -186,46 +188,68 @@ export function createSubmissionStore(db: Db) {
       await db.query('UPDATE submissions SET image = $2, updated_at = now() WHERE id = $1', [id, image]);
     },
 
+    /**
+     * Before a regrade is asked for: false when the submission was pruned (its file is gone: it cannot be
+     * graded again). Otherwise its `updated_at` is now, so a prune running meanwhile passes it over (it
+     * takes only submissions finished before its cutoff, at least an hour ago: src/store/prune.ts).
+     */
+    async claimForRegrade(id: string): Promise<boolean> {
+      const rows = await db.query('UPDATE submissions SET updated_at = now() WHERE id = $1 AND pruned_at IS NULL RETURNING id', [id]);
+      return rows.length > 0;
+    },
+
     /** Note (or clear, with null) why a submission is not progressing; `GET` shows it while it is unfinished. */
     async noteProblem(id: string, problem: string | null): Promise<void> {
       await db.query('UPDATE submissions SET problem = $2 WHERE id = $1 AND problem IS DISTINCT FROM $2', [id, problem]);
     },
 
     async file(sha256: string): Promise<Buffer | undefined> {
-      const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);
-      return rows[0] ? Buffer.from(rows[0].content) : undefined;
+      const rows = await db.query<{ content: Uint8Array | null }>('SELECT content FROM files WHERE sha256 = $1', [sha256]);
+      return rows[0]?.content ? Buffer.from(rows[0].content) : undefined;
     },
 
     /**
      * Idempotent: a retried activity writes the same row again. `runId`: the workflow run recording it; a
      * row another run recorded is never overwritten (answers false, nothing written). Without `runId`
-     * (callers from before it existed) the row is written as before.
+     * (callers from before it existed) the row is written as before. `onFirstRecord` is called, after the
+     * commit, only when this call inserted the row (not when it rewrote it): metrics count each attempt once.
      */
-    async recordAttempt(submissionId: string, a: AttemptRecord, status: SubmissionStatus, runId?: string): Promise<boolean> {
-      return db.transaction(async (tx) => {
-        const written = await tx.query(
+    async recordAttempt(
+      submissionId: string,
+      a: AttemptRecord,
+      status: SubmissionStatus,
+      runId?: string,
+      onFirstRecord?: (s: { platformId: string; flavour: string }) => void,
+    ): Promise<boolean> {
+      const recorded = await db.transaction(async (tx) => {
+        const written = await tx.query<{ inserted: boolean }>(
           `INSERT INTO attempts (submission_id, attempt, host, queued_at, started_at, graded_at, result, run_id, image)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
            ON CONFLICT (submission_id, attempt) DO UPDATE SET host = EXCLUDED.host, queued_at = EXCLUDED.queued_at,
              started_at = EXCLUDED.started_at, graded_at = EXCLUDED.graded_at, result = EXCLUDED.result, image = EXCLUDED.image
            WHERE $8::text IS NULL OR attempts.run_id = $8::text
-           RETURNING attempt`,
+           RETURNING attempt, (xmax = 0) AS inserted`,
           [
             submissionId, a.attempt, a.host, a.timings.queuedAt, a.timings.startedAt ?? null,
             a.timings.gradedAt ?? null, JSON.stringify(a.result), runId ?? null, a.image ?? null,
           ],
         );
-        if (written.length === 0) return false;
-        await tx.query(
+        if (written.length === 0) return undefined;
+        const sub = await tx.query<{ platform_id: string; flavour: string }>(
           `UPDATE submissions SET attempts = GREATEST(attempts, $2),
              status = CASE WHEN attempts <= $2 THEN $3 ELSE status END, updated_at = now()
-           WHERE id = $1`,
+           WHERE id = $1 RETURNING platform_id, flavour`,
           [submissionId, a.attempt, status],
         );
         // Last, so that the feed's lock is held briefly: the result's place in GET /v1/results.
         await enterResultFeed(tx, submissionId, a.attempt);
-        return true;
+        return { inserted: written[0]!.inserted, submission: sub[0] };
       });
+      if (!recorded) return false;
+      if (recorded.inserted && recorded.submission) {
+        onFirstRecord?.({ platformId: recorded.submission.platform_id, flavour: recorded.submission.flavour });
+      }
+      return true;
     },
 
     async attempts(submissionId: string): Promise<AttemptRecord[]> {

@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Worker } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import type { ContainerSlots } from '../activities/docker/container-slots';
+import { hostRegistry } from '../metrics/host-metrics';
+import { answerMetrics } from '../metrics/metrics-server';
 
 /**
  * A grading host's `GET /healthz` (`worker.healthPort`, off by default): whether its Docker engine answers,
  * whether its workers poll, and how many container slots are taken. 200 when all is well, 503 naming what
- * is down; for a load balancer, compose's healthcheck or `gradeflow cluster`. It answers no other path.
+ * is down; for a load balancer, compose's healthcheck or `gradeflow cluster`. Also `GET /metrics`, the
+ * host's Prometheus metrics (src/metrics/host-metrics.ts). It answers no other path.
  */
 
 export interface HealthSource {
@@ -74,8 +77,9 @@ export async function startHealthServer(src: HealthSource, host: string, port: n
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
+    if (answerMetrics(hostRegistry, req, res)) return;
     const url = (req.url ?? '').split('?')[0];
-    if (url !== '/healthz') return send(404, { error: { code: 'not_found', message: 'only GET /healthz is served here' } });
+    if (url !== '/healthz') return send(404, { error: { code: 'not_found', message: 'only GET /healthz and GET /metrics are served here' } });
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: { code: 'method_not_allowed', message: 'GET /healthz' } });
     healthReport(src).then(
       (report) => send(report.down.length ? 503 : 200, report),

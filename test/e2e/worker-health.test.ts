@@ -94,7 +94,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('gradeflow worker: GET /healthz (worker.healthPort)', () => {
-  it('answers 200 with Docker, polling and slots while all is well; only /healthz', async () => {
+  it('answers 200 with Docker, polling and slots while all is well; only /healthz and /metrics', async () => {
     expect(workerLog).toContain(healthUrl);
     const { status, body } = await health();
     expect(status).toBe(200);
@@ -105,7 +105,7 @@ describe('gradeflow worker: GET /healthz (worker.healthPort)', () => {
       slots: { default: { used: 0, total: 3 } },
       down: [],
     });
-    expect((await fetch(healthUrl.replace('/healthz', '/metrics'))).status).toBe(404);
+    expect((await fetch(healthUrl.replace('/healthz', '/other'))).status).toBe(404);
   });
 
   it('answers 503 naming Docker while its daemon is stopped, and 200 once it is back', async () => {

@@ -9,6 +9,7 @@ import type { DeliveryRequest } from '../../shared/activity-contracts';
 import { statusOnDelivered } from '../../shared/status';
 import type { SubmissionStore } from '../../store/submissions';
 import { redeliveryWebhookId, signWebhook, webhookId } from './sign';
+import { countDeliveryTries } from '../../metrics/delivery-tries';
 
 export interface DeliverDeps {
   platforms: ReadonlyMap<string, PlatformConfig>;
@@ -125,7 +126,7 @@ function post(
  * recorded, and rethrows the cancellation.
  */
 export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>) {
-  return async function deliveryTry(req: DeliveryRequest, deadlineMs: number, cancel?: AbortSignal): Promise<{ status: number }> {
+  return countDeliveryTries(async function deliveryTry(req: DeliveryRequest, deadlineMs: number, cancel?: AbortSignal): Promise<{ status: number }> {
     const platform = deps.platforms.get(req.platformId);
     if (!platform) {
       throw ApplicationFailure.nonRetryable(`platform "${req.platformId}" is no longer configured`, ErrorTypes.CallbackForbidden);
@@ -177,7 +178,7 @@ export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store'>
       clearTimeout(timer);
       cancel?.removeEventListener('abort', onCancel);
     }
-  };
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { registryCredentials, registryDomain, registryEntry } from '../../regist
 import { parseImageReference } from '../../security/image-reference';
 import { ErrorTypes } from '../../shared/error-types';
 import { dockerMessage, isDockerStatus } from './docker-status';
+import { countPull } from '../../metrics/image-pulls';
 
 /**
  * Pulls on a grading host, by the pull policy. Only references that name a registry listed in `registries`
@@ -175,5 +176,5 @@ export async function ensureImage(
       );
     if (present) return;
   }
-  await pullImage(docker, image, registries, progress, retrySeconds, signal);
+  await countPull(pullImage(docker, image, registries, progress, retrySeconds, signal));
 }

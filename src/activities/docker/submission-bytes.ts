@@ -36,6 +36,7 @@ async function fetchSubmission(source: SubmissionSource, sha256: string, signal?
   } catch (err) {
     throw ApplicationFailure.retryable(`cannot reach ${url}: ${(err as Error).message}`, ErrorTypes.SubmissionUnavailable);
   }
+  if (res.status === 404) throw ApplicationFailure.nonRetryable(`the server has no file ${sha256} (removed by gradeflow prune past its retention?)`, ErrorTypes.SubmissionUnavailable);
   if (!res.ok) {
     throw ApplicationFailure.retryable(`GET ${url} answered ${res.status}`, ErrorTypes.SubmissionUnavailable);
   }

@@ -10,6 +10,7 @@ import type {
 } from '../../shared/activity-contracts';
 import { ErrorTypes } from '../../shared/error-types';
 import { STATUS_UNDELIVERED } from '../../shared/status';
+import { deliveryEnded, gradingRecorded } from '../../metrics/grading-outcomes';
 import type { SubmissionStore } from '../../store/submissions';
 
 /** The workflow run this activity works for (undefined outside an activity, e.g. a unit test). */
@@ -35,7 +36,7 @@ export function createRecordActivities(store: SubmissionStore) {
      */
     async recordAttemptResult(r: AttemptResultRecord): Promise<void> {
       const run = callingRun();
-      const written = await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result, image: r.image ?? null }, r.status, run);
+      const written = await store.recordAttempt(r.submissionId, { attempt: r.attempt, host: r.host, timings: r.timings, result: r.result, image: r.image ?? null }, r.status, run, (s) => gradingRecorded(r, s));
       if (!written) {
         throw ApplicationFailure.nonRetryable(`attempt ${r.attempt} was recorded by another run of this submission; not overwritten`, ErrorTypes.AttemptTaken);
       }
@@ -46,6 +47,7 @@ export function createRecordActivities(store: SubmissionStore) {
     },
     async recordDeliveryFailure(r: DeliveryFailureRecord): Promise<void> {
       await store.recordDeliveryGaveUp(r.submissionId, r.attempt, r.superseded, r.error, STATUS_UNDELIVERED);
+      deliveryEnded(r);
     },
     async recordRedeliveryFailure(r: RedeliveryFailureRecord): Promise<void> {
       await store.recordRedeliveryGaveUp(r.submissionId, r.redelivery, r.error);

@@ -16,6 +16,7 @@ import { isAbsent, isPlainObject } from '../fields';
 import { checkImageAllowed, validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { encodeCursor, parseListQuery } from '../list-query';
 import { presentListedSubmission, presentSubmission } from '../present';
+import { submissionsAccepted } from '../../metrics/server-metrics';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -225,6 +226,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     }
     // Accepted once stored; the workflow starts in the background (also for a repeat whose start never
     // happened: the first POST may have stored the row and died before it).
+    if (created) submissionsAccepted.inc({ platform: p.id });
     if (submission.status === 'received') deps.starter.enqueue(submission, created ? inlineBytes(valid.file.content, deps.config) : undefined);
     return reply.status(created ? 202 : 200).send({
       id: submission.id,
@@ -258,6 +260,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     const image = await regradeImage(body.image, p, deps.config);
     const priority = regradePriority(body.priority);
     // A new image grades this submission from now on: stored, so that a later regrade (or a new run) uses it too.
+    if (!(await deps.store.claimForRegrade(sub.id))) throw new ApiError(409, 'submission_pruned', `submission ${sub.id} finished long ago and its file was removed (gradeflow prune): it cannot be regraded; submit it again`);
     if (image !== undefined && image !== sub.image) await deps.store.setImage(sub.id, image);
     await deps.owned.regrade(image !== undefined ? { ...sub, image } : sub, p.id, {
       ...(image !== undefined ? { image } : {}),
