@@ -1,4 +1,4 @@
-import { parseImageReference } from '../security/image-reference';
+import { imageDigest } from '../shared/callback-body';
 import { publicStatus } from '../shared/status';
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { AttemptRecord, DeliveryRecord, Submission } from '../store/submissions';
@@ -57,11 +57,6 @@ export function presentSubmission(
       delivery: presentDelivery(deliveries.find((d) => d.attempt === a.attempt)),
     })),
   };
-}
-
-function imageDigest(image: string | null | undefined): string | null {
-  const ref = image ? parseImageReference(image) : undefined;
-  return ref?.digest ?? null;
 }
 
 /** A submission in a list: its facts and latest grade, without attempts (GET /v1/submissions/:id has them). */
