@@ -3,6 +3,7 @@ import { ensureDocker } from '../setup/docker';
 import { ensureImages } from '../setup/images';
 import { say } from '../setup/paths';
 import { postgresBinDir } from '../setup/postgres';
+import { ensureReceiverRuntimes } from '../setup/receiver-examples';
 import { aptInstall, isRoot } from '../setup/run';
 import { ensureTemporalCli } from '../setup/temporal-cli';
 import { ensureTemporalServer } from '../setup/temporal-server';
@@ -36,6 +37,8 @@ export async function runSetup(purpose: string): Promise<void> {
   if (purpose === 'test') {
     const server = await ensureTemporalServer();
     say(`Temporal server: ${server.server}`);
+    const receivers = await ensureReceiverRuntimes();
+    say(`receiver examples: ${receivers.python}, ${receivers.php}`);
   }
   say('set-up complete');
 }
