@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { PROJECT_ROOT } from '../src/setup/paths';
 import { formatClusterResult } from './cluster/format';
 import { CLUSTER_DEFAULTS, runClusterBench } from './cluster/run-cluster';
+import { formatRegradeResult, REGRADE_DEFAULTS, runRegradeBench } from './regrade';
 import { DEFAULT_OPTIONS, formatResult, runBench, type Workload } from './run';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -13,7 +14,7 @@ const program = new Command()
   .name('npm run bench --')
   .description('gradeflow against raw dockerode on the same work, interleaved, in one run')
   .option('--topology <name>', 'dev (one worker, the dev server) or cluster (`gradeflow cluster`: real Temporal, PostgreSQL, 1 and 2 grading hosts)', 'dev')
-  .option('--slots <n>', 'cluster: container slots per grading host', String(CLUSTER_DEFAULTS.slots))
+  .option('--slots <n>', 'cluster: container slots per grading host; --regrade: the grading host\'s slots (default 2)', String(CLUSTER_DEFAULTS.slots))
   .option('--servers <n>', 'cluster: gradeflow servers', String(CLUSTER_DEFAULTS.servers))
   .option('--idle <seconds>', 'cluster: seconds of the idle cluster measured as the background (0 to skip)', String(CLUSTER_DEFAULTS.idleSeconds))
   .option('--workload <names>', 'trivial,cpu', 'trivial,cpu')
@@ -28,6 +29,8 @@ const program = new Command()
   .option('--clients <n>', 'concurrent API clients for intake and burst', String(DEFAULT_OPTIONS.clients))
   .option('--control-nice <n>', 'nice value of API, Temporal and PostgreSQL (0: same priority as grading)', String(DEFAULT_OPTIONS.controlNice))
   .option('--split-cores', 'control plane (and this client) on CPU 0, grading host, dockerd and containers on the other CPUs')
+  .option('--regrade <n>', 'instead: an assignment regrade of n submissions against n raw gradings, and live submissions during it (bench/regrade.ts)')
+  .option('--live <n>', 'regrade: live submissions of another course timed while it runs', String(REGRADE_DEFAULTS.live))
   .option('--out <file>', 'where to write the JSON result (default: bench/results/latest.json; cluster: cluster.json)')
   .parse();
 
@@ -36,7 +39,7 @@ if (o.topology !== 'dev' && o.topology !== 'cluster') {
   process.stderr.write(`--topology must be dev or cluster, got "${o.topology}"\n`);
   process.exit(2);
 }
-o.out ??= path.join(PROJECT_ROOT, 'bench', 'results', o.topology === 'cluster' ? 'cluster.json' : 'latest.json');
+o.out ??= path.join(PROJECT_ROOT, 'bench', 'results', o.regrade ? `regrade-${o.regrade}.json` : o.topology === 'cluster' ? 'cluster.json' : 'latest.json');
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim();
 
 function write(result: object): void {
@@ -57,7 +60,15 @@ const done = <T extends object>(format: (r: T) => string) => [
   },
 ] as const;
 
-if (o.topology === 'cluster') {
+if (o.regrade) {
+  void runRegradeBench({
+    submissions: Number(o.regrade),
+    slots: program.getOptionValueSource('slots') === 'cli' ? Number(o.slots) : REGRADE_DEFAULTS.slots,
+    live: Number(o.live),
+    single: REGRADE_DEFAULTS.single,
+    log,
+  }).then(...done(formatRegradeResult));
+} else if (o.topology === 'cluster') {
   // Unless given, rounds, latency items and floor take the cluster's defaults; the dev-only options are not read.
   const explicit = (name: string) => program.getOptionValueSource(name) === 'cli';
   void runClusterBench({

@@ -1,4 +1,4 @@
-import { parseImageReference } from '../security/image-reference';
+import { imageDigest } from '../shared/callback-body';
 import { publicStatus } from '../shared/status';
 import type { AttemptTimings, SubmissionProgress } from '../shared/types';
 import type { RedeliveryRecord } from '../store/redeliveries';
@@ -61,11 +61,6 @@ export function presentSubmission(
       redeliveries: redeliveries.filter((r) => r.attempt === a.attempt).map(presentRedelivery),
     })),
   };
-}
-
-function imageDigest(image: string | null | undefined): string | null {
-  const ref = image ? parseImageReference(image) : undefined;
-  return ref?.digest ?? null;
 }
 
 /** A submission in a list: its facts and latest grade, without attempts (GET /v1/submissions/:id has them). */

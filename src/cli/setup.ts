@@ -4,6 +4,7 @@ import { ensureDocker } from '../setup/docker';
 import { ensureImages } from '../setup/images';
 import { say } from '../setup/paths';
 import { postgresBinDir } from '../setup/postgres';
+import { ensureReceiverRuntimes } from '../setup/receiver-examples';
 import { aptInstall, isRoot } from '../setup/run';
 import { ensureTemporalCli } from '../setup/temporal-cli';
 import { ensureTemporalServer } from '../setup/temporal-server';
@@ -38,6 +39,8 @@ export async function runSetup(purpose: string): Promise<void> {
     const server = await ensureTemporalServer();
     say(`Temporal server: ${server.server}`);
     say(`Chromium (Temporal UI screenshots): ${await ensureChromium()}`);
+    const receivers = await ensureReceiverRuntimes();
+    say(`receiver examples: ${receivers.python}, ${receivers.php}`);
   }
   say('set-up complete');
 }

@@ -143,6 +143,10 @@ export const CallbackBodySchema = Type.Object(
     error: Type.Optional(Type.String()),
     reason: Type.Optional(FailureReasonSchema),
     origin: Type.Optional(FailureOriginSchema),
+    image: Type.Optional(Type.String({ description: 'the grader image that graded this attempt (as GET shows it in the attempt); absent in callbacks of runs started before it was sent' })),
+    image_digest: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: "the digest `image` is pinned to (registry images are pinned at intake), null for a local image or tag" }),
+    ),
   },
   {
     $id: 'https://gradeflow.dev/schemas/callback-body.schema.json',

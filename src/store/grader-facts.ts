@@ -1,4 +1,4 @@
-import type { GraderFacts } from '../shared/grader-facts';
+import type { GraderFacts, PreviousResult } from '../shared/grader-facts';
 import type { Db } from './db';
 
 /** At most this many earlier submissions are told (the most recent ones). */
@@ -6,6 +6,13 @@ const MAX_PREVIOUS = 200;
 
 const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
 const numberOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const parsed = (v: unknown): Record<string, unknown> | null => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : ((v as Record<string, unknown> | null) ?? null));
+
+/** An earlier result as the grader is told it: the student's view (no output excerpts, exit code or error). */
+function previousResult(result: Record<string, unknown>): PreviousResult {
+  const keep = ['grade', 'max_grade', 'tests', 'feedback', 'stdout_visibility', 'execution_time', 'extra_data', 'leaderboard'] as const;
+  return Object.fromEntries(keep.filter((k) => result[k] !== undefined).map((k) => [k, result[k]])) as PreviousResult;
+}
 
 /** The facts a grader is told, read from the database. */
 export function createGraderFactsStore(db: Pick<Db, 'query'>) {
@@ -30,15 +37,22 @@ export function createGraderFactsStore(db: Pick<Db, 'query'>) {
               [s.platform_id, assignmentId, studentId, s.created_at, submissionId],
             )
           : [];
+      const assignment =
+        assignmentId !== null
+          ? (await db.query<{ settings: unknown }>('SELECT settings FROM assignments WHERE platform_id = $1 AND assignment_id = $2', [s.platform_id, assignmentId]))[0]
+          : undefined;
+      const settings = parsed(assignment?.settings) as { grading?: { maxGrade?: unknown } } | null;
       return {
         submission: { id: submissionId, createdAt: iso(s.created_at), assignmentId, studentId, courseId: (s.course_id as string | null) ?? null },
+        assignment: settings ? { maxGrade: numberOrNull(settings.grading?.maxGrade) } : null,
         previous: previous.reverse().map((p) => {
-          const result = (typeof p.result === 'string' ? JSON.parse(p.result) : p.result) as Record<string, unknown> | null;
+          const result = parsed(p.result);
           return {
             createdAt: iso(p.created_at),
             grade: numberOrNull(result?.grade),
             maxGrade: numberOrNull(result?.max_grade),
             autograderError: result?.origin === 'infrastructure' || result?.origin === 'operator',
+            result: result ? previousResult(result) : null,
           };
         }),
       };

@@ -16,13 +16,15 @@ interface Delivery {
   delivered?: boolean;
 }
 
-export function deliveryRequest(input: GradeSubmissionInput, attempt: number, result: GradeResult): DeliveryRequest {
+/** `image`: the one that graded the attempt; the body names it in runs that have the patch `callback-names-image`. */
+export function deliveryRequest(input: GradeSubmissionInput, attempt: number, result: GradeResult, image: string): DeliveryRequest {
+  const named = patched('callback-names-image') ? image : undefined;
   return {
     submissionId: input.submissionId,
     platformId: input.platformId,
     attempt,
     url: input.callbackUrl!,
-    body: callbackBody({ submissionId: input.submissionId, workId: input.workId }, attempt, result),
+    body: callbackBody({ submissionId: input.submissionId, workId: input.workId }, attempt, result, named),
     statusWhenDelivered: statusOnDelivered(result.reason),
   };
 }

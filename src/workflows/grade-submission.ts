@@ -66,7 +66,7 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
       progress.attemptQueued(attempt);
       const spec = attemptSpec(run, attempt);
       const result = await gradeInContainer(run.input, spec, progress, attemptPriority(run.input, priority));
-      let request = graded(run, result, attempt);
+      let request = graded(run, result, attempt, spec.image);
       let first: FirstDeliveryTry | null;
       for (;;) {
         try {
@@ -77,7 +77,7 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
           // A reset kept this attempt's number and an earlier run recorded it: this grading gets a new one.
           attempt = attempts.begin(await allocateAttempt(run.input, `${slot}/after-${attempt}`));
           progress.renumbered(attempt);
-          request = run.input.callbackUrl ? deliveryRequest(run.input, attempt, result) : undefined;
+          request = run.input.callbackUrl ? deliveryRequest(run.input, attempt, result, spec.image) : undefined;
         }
       }
       attempts.recorded = attempt;
@@ -100,11 +100,11 @@ function attemptSpec(run: Run, attempt: number): GradingSpec {
 }
 
 /** An attempt's result is in: its callback (if any) supersedes the one still being delivered. */
-function graded(run: Run, result: GradeResult, attempt: number): DeliveryRequest | undefined {
+function graded(run: Run, result: GradeResult, attempt: number, image: string): DeliveryRequest | undefined {
   run.attempts.lastResult = result;
   run.progress.graded();
   if (!run.input.callbackUrl) return undefined;
-  const request = deliveryRequest(run.input, attempt, result);
+  const request = deliveryRequest(run.input, attempt, result, image);
   run.deliveries.supersedeLatest();
   return request;
 }

@@ -240,4 +240,22 @@ describe('assignment regrade', () => {
     // From the fixed grader's 5 back to 3; s3 was already back at 3 (the per-submission regrade above).
     expect(lines.at(-1)).toBe('regraded 3, changed grade 2, failed 0');
   });
+
+  it('gradeflow regrade on a terminal: redraws one line in place, then prints the summary', async () => {
+    // A real pseudo-terminal (util-linux `script`): stdout.isTTY is true in the CLI, as in an instructor's shell.
+    const cli = [process.execPath, path.join(PROJECT_ROOT, 'bin', 'gradeflow.js'), 'regrade', '--assignment', SLOW, '--api', stack.server.url, '--api-key', stack.apiKey, '--interval', '200'];
+    const { stdout } = await run('script', ['-qfec', cli.map((a) => `'${a}'`).join(' '), '/dev/null'], { timeout: 180_000 });
+    // The terminal turns each "\n" into "\r\n"; the CLI's own redraws are "\r" + line + erase-to-end-of-line.
+    const out = stdout.replace(/\r\n/g, '\n');
+    const [startLine, progress, summary, ...rest] = out.split('\n');
+    expect(startLine).toMatch(/^regrade \S+ started \(workflow regrade\/test\/.+\/\d+\)$/);
+    // All the progress on one line: each redraw starts with a carriage return and ends erasing the rest.
+    const redraws = progress!.split('\r').filter(Boolean);
+    expect(redraws.length).toBeGreaterThanOrEqual(3);
+    for (const r of redraws) expect(r).toMatch(/^\[[#.]{30}\] \d+\/(8|\?) {2}running \d+ {2}failed 0 {2}changed 0\u001b\[K$/);
+    expect(new Set(redraws).size).toBeGreaterThanOrEqual(2); // it moved
+    expect(redraws.at(-1)).toMatch(/^\[#{30}\] 8\/8 /);
+    expect(summary).toBe('regraded 8, changed grade 0, failed 0');
+    expect(rest.join('')).toBe('');
+  }, 200_000);
 });

@@ -79,15 +79,31 @@ describe('what graders are told', () => {
     const student = `s-${Math.random().toString(36).slice(2)}`;
     const told = (cb: Record<string, any>) => JSON.parse(cb.feedback.content) as { metadata: Record<string, any>; env: Record<string, string> };
     const first = await grade('meta', { file: b64file('a.py', 'x = 1\n'), student_id: student, course_id: 'cs101' });
-    expect(told(first).metadata).toMatchObject({ id: first.submission_id, assignment: { id: 'meta', total_points: '20.0', course_id: 'cs101' }, users: [{ id: student }], previous_submissions: [] });
+    const unknown = { title: null, release_date: null, due_date: null, late_due_date: null, group_submission: null, group_size: null };
+    expect(told(first).metadata).toEqual({
+      id: first.submission_id,
+      created_at: expect.any(String),
+      assignment: { id: 'meta', course_id: 'cs101', total_points: '20.0', ...unknown },
+      submission_method: null,
+      users: [{ id: student, name: null, email: null, assignment: null }],
+      previous_submissions: [],
+    });
     // Another student's submission is not this student's history.
     await grade('meta', { file: b64file('a.py', 'x = 2\n'), student_id: `${student}-other` });
     const second = await grade('meta', { file: b64file('a.py', 'x = 3\n'), student_id: student });
     const { metadata, env } = told(second);
     expect(metadata.id).toBe(second.submission_id);
     expect(Date.parse(metadata.created_at)).toBeGreaterThan(Date.parse(told(first).metadata.created_at));
-    expect(metadata.users).toEqual([{ id: student }]);
-    expect(metadata.previous_submissions).toEqual([{ submission_time: told(first).metadata.created_at, score: 1, autograder_error: false }]);
+    expect(metadata.users).toEqual([{ id: student, name: null, email: null, assignment: null }]);
+    // The earlier submission with its score and its results, as Gradescope gives them (its results.json's fields).
+    expect(metadata.previous_submissions).toEqual([
+      {
+        submission_time: told(first).metadata.created_at,
+        score: 1,
+        autograder_error: false,
+        results: { score: 1, max_score: 20, tests: [], output: first.feedback.content, output_format: 'text' },
+      },
+    ]);
     expect(second.grade).toBe(2);
     expect(env).toMatchObject({
       GRADEFLOW_SUBMISSION_ID: second.submission_id,
@@ -96,8 +112,16 @@ describe('what graders are told', () => {
       GRADEFLOW_STUDENT_ID: student,
       GRADEFLOW_PREVIOUS_SUBMISSIONS: '1',
       GRADEFLOW_PREVIOUS_SCORE: '1',
+      GRADEFLOW_PREVIOUS_SCORES: '1',
+      GRADEFLOW_TOTAL_POINTS: '20',
       GRADEFLOW_CREATED_AT: metadata.created_at,
     });
+    // The assignment's max grade as stored when grading is the total; the scores of every earlier one, oldest first.
+    expect((await stack.request('PUT', '/v1/assignments/meta', { image: GRADESCOPE_METADATA, format: 'gradescope', max_grade: 25 })).status).toBe(200);
+    const third = told(await grade('meta', { file: b64file('a.py', 'x = 4\n'), student_id: student }));
+    expect(third.metadata.assignment.total_points).toBe('25.0');
+    expect(third.metadata.previous_submissions.map((p: { score: number }) => p.score)).toEqual([1, 2]);
+    expect(third.env).toMatchObject({ GRADEFLOW_TOTAL_POINTS: '25', GRADEFLOW_PREVIOUS_SCORES: '1,2', GRADEFLOW_PREVIOUS_SUBMISSIONS: '2' });
     const everything = JSON.stringify(env);
     expect(everything).not.toContain(stack.config.workerToken!);
     expect(everything).not.toContain(stack.secret);

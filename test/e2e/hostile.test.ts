@@ -148,7 +148,7 @@ const CASES: HostileCase[] = [
         expect(out).not.toContain(secret);
       }
       // gradeflow's documented facts about the grading (docs/graders.md) are the only GRADEFLOW_ names.
-      const told = /^GRADEFLOW_(SUBMISSION_ID|ATTEMPT|CREATED_AT|ASSIGNMENT_ID|STUDENT_ID|COURSE_ID|PREVIOUS_SUBMISSIONS|PREVIOUS_SCORE)=/;
+      const told = /^GRADEFLOW_(SUBMISSION_ID|ATTEMPT|CREATED_AT|ASSIGNMENT_ID|STUDENT_ID|COURSE_ID|PREVIOUS_SUBMISSIONS|PREVIOUS_SCORE|PREVIOUS_SCORES|TOTAL_POINTS)=/;
       const rest = out.split('\n').filter((line) => !told.test(line));
       expect(rest.join('\n')).not.toMatch(/GRADEFLOW_|TEMPORAL_|DATABASE_URL|DOCKER_HOST/);
     },

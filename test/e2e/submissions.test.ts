@@ -35,6 +35,9 @@ describe('POST /v1/submissions → workflow → container → signed callback', 
       comments: ['All 5 cases pass.'],
       tests: [],
       format: 'correctomatic',
+      // The grader image that graded it; a local image has no digest.
+      image: 'gradeflow/example-sum:2',
+      image_digest: null,
     });
     expect(cb.headers['webhook-id']).toBe(`msg_${id}_1`);
 

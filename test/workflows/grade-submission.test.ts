@@ -267,4 +267,24 @@ describe('gradeSubmissionWorkflow', () => {
     expect(acts.runContainer.mock.calls.map(([spec]) => [spec.attempt, spec.image])).toEqual([[2, 'gradeflow-test/script-runner:fixed']]);
     expect(acts.recordResultAndDeliver.mock.calls.map(([r]) => (r.record as { image?: string }).image)).toEqual(['gradeflow-test/script-runner:fixed']);
   });
+
+  it('the callback body names the image that graded the attempt and its digest (patch callback-names-image)', async () => {
+    const pinned = `127.0.0.1:5000/course/grader@sha256:${'ab'.repeat(32)}`;
+    const acts = activities({ allocateAttempt: allocator(2) });
+    await runWorkflow(
+      env,
+      {
+        name: 'callback-names-image',
+        activities: acts,
+        input: () => ({ previousAttempts: 1, gradeOnStart: false }),
+        signalRegrade: true,
+        regradeRequest: { requestedBy: 'test', image: pinned },
+      },
+      async (handle) => {
+        expect(await handle.result()).toMatchObject({ attempts: 2, delivered: true });
+      },
+    );
+    const bodies = acts.recordResultAndDeliver.mock.calls.map(([r]) => r.delivery?.body);
+    expect(bodies).toEqual([expect.objectContaining({ attempt: 2, image: pinned, image_digest: `sha256:${'ab'.repeat(32)}` })]);
+  });
 });

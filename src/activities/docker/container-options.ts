@@ -77,7 +77,7 @@ export function containerName(spec: Pick<GradingSpec, 'submissionId' | 'attempt'
  */
 function graderEnv(spec: GradingSpec, layout: ContainerLayout, facts: GraderFacts | undefined): string[] {
   const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
-  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`, ...graderFactsEnv(facts));
+  env.push(`GRADEFLOW_SUBMISSION_ID=${spec.submissionId}`, `GRADEFLOW_ATTEMPT=${spec.attempt}`, ...graderFactsEnv(facts, spec));
   env.push(`SUBMISSION_DIR=${layout.submissionDir}`, `SUBMISSION_NAME=${spec.file.name}`);
   if (!archiveKind(spec.file.name)) env.push(`SUBMISSION_FILE=${layout.submissionDir}/${spec.file.name}`);
   if (layout.resultsFile) env.push(`RESULTS_FILE=${layout.resultsFile}`);

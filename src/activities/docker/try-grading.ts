@@ -98,5 +98,5 @@ export async function tryGrading(docker: Dockerode, config: GradeflowConfig, req
     if (!rejected) throw err;
     result = rejected;
   }
-  return { spec: { ...spec, file: fileRef }, result, callbackBody: callbackBody({ submissionId: id }, 1, result) };
+  return { spec: { ...spec, file: fileRef }, result, callbackBody: callbackBody({ submissionId: id }, 1, result, spec.image) };
 }
