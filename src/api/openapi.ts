@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { CallbackBodySchema, GradeResultSchema } from '../results/result-schema';
-import { ErrorSchema, FieldProblemSchema, PLATFORM_KEY, publicSecurity, TAGS, WORKER_TOKEN } from './schemas/common';
+import { ErrorSchema, FieldProblemSchema, OPTIONAL_BODY, PLATFORM_KEY, publicSecurity, TAGS, WORKER_TOKEN } from './schemas/common';
 import { AssignmentSchema } from './schemas/assignment';
 import { FlavourSchema } from './schemas/discovery';
 import { RegradeProgressSchema } from './schemas/regrade';
@@ -32,7 +32,26 @@ function componentName(id: string): string {
  */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // Operations whose body may be left out ("POST /v1/x/{id}"): @fastify/swagger marks every body required.
+  const optionalBodies = new Set<string>();
   await app.register(swagger, {
+    transform: ({ schema, url, route }) => {
+      if (schema && (schema as Record<string, unknown>)[OPTIONAL_BODY] === true) {
+        const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+        for (const method of [route.method].flat()) optionalBodies.add(`${String(method).toLowerCase()} ${path}`);
+      }
+      return { schema, url };
+    },
+    transformObject: (documents) => {
+      if (!('openapiObject' in documents)) return documents.swaggerObject;
+      const doc = documents.openapiObject;
+      for (const key of optionalBodies) {
+        const [method, path] = key.split(' ') as [string, string];
+        const op = (doc.paths?.[path] as Record<string, { requestBody?: { required?: boolean } }> | undefined)?.[method];
+        if (op?.requestBody) op.requestBody.required = false;
+      }
+      return doc;
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

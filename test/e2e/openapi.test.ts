@@ -81,6 +81,9 @@ describe('GET /v1/openapi.json', () => {
     expect(doc.paths['/v1/version'].get.security).toEqual([]);
     expect(doc.components.securitySchemes.platformKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(Object.keys((doc.paths['/v1/submissions'].post as any).requestBody.content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    // A regrade's body may be left out; an assignment's may not.
+    expect(doc.paths['/v1/submissions/{id}/regrade'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/v1/assignments/{id}'].put.requestBody.required).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@ import type { AppDeps } from '../deps';
 import { ApiError, invalid } from '../errors';
 import { isAbsent } from '../fields';
 import { checkId } from '../intake';
-import { errorResponses, IdParams, platformSecurity, TAGS } from '../schemas/common';
+import { errorResponses, IdParams, optionalBodyMark, platformSecurity, TAGS } from '../schemas/common';
 import { assignmentRegradeBody, RegradeProgressSchema, RegradeSignalledSchema, RegradeStartedSchema } from '../schemas/regrade';
 import { optionalBody, regradeImage, regradePriority } from './submissions';
 
@@ -66,6 +66,7 @@ export function registerRegradeRoutes(v1: FastifyInstance, deps: Pick<AppDeps, '
       security: platformSecurity,
       params: IdParams("the platform's assignment id"),
       body: assignmentRegradeBody(deps.config.regrades.maxStudentIds),
+      ...optionalBodyMark,
       response: { 202: RegradeStartedSchema, ...errorResponses(400, 401, 403, 404, 503) },
     },
   }, async (req, reply) => {

@@ -12,7 +12,7 @@ export function registerSchemaRoutes(app: FastifyInstance): void {
       summary: 'The published JSON Schemas',
       tags: [TAGS.discovery],
       security: publicSecurity,
-      response: { 200: Type.Object({ schemas: Type.Array(Type.Object({ name: Type.String(), url: Type.String() })) }) },
+      response: { 200: Type.Object({ schemas: Type.Array(Type.Object({ name: Type.String(), url: Type.String() })) }, { description: 'each schema\'s name and URL' }) },
     },
   }, async () => ({ schemas: [...schemas.keys()].map((name) => ({ name, url: `/v1/schemas/${name}` })) }));
   app.get<{ Params: { name: string } }>('/v1/schemas/:name', {

@@ -17,7 +17,7 @@ import { isAbsent, isPlainObject } from '../fields';
 import { checkImageAllowed, validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { encodeCursor, parseListQuery } from '../list-query';
 import { Problems } from '../problems';
-import { errorResponses, IdParams, platformSecurity, TAGS } from '../schemas/common';
+import { errorResponses, IdParams, optionalBodyMark, platformSecurity, TAGS } from '../schemas/common';
 import {
   SubmissionAcceptedSchema,
   SubmissionFormSchema,
@@ -334,6 +334,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
       security: platformSecurity,
       params,
       body: SubmissionRegradeBodySchema,
+      ...optionalBodyMark,
       response: { 202: SubmissionRegradeAnswerSchema, ...errorResponses(400, 401, 403, 404, 503) },
     },
   }, async (req, reply) => {

@@ -9,6 +9,14 @@ export const platformSecurity = [{ [PLATFORM_KEY]: [] }];
 export const workerSecurity = [{ [WORKER_TOKEN]: [] }];
 export const publicSecurity: Array<Record<string, string[]>> = [];
 
+/**
+ * A route `schema` key marking its body as optional (a POST with no body at all is read as `{}`): the
+ * document then says `requestBody.required: false` (src/api/openapi.ts).
+ */
+export const OPTIONAL_BODY = 'x-optional-body';
+/** Spread into a route's `schema` (Fastify's type knows no such key; Fastify and ajv ignore it). */
+export const optionalBodyMark: object = { [OPTIONAL_BODY]: true };
+
 /** Tags grouping the routes in the document. */
 export const TAGS = {
   submissions: 'submissions',

@@ -25,11 +25,11 @@ export const FlavourSchema = Type.Object(
   { $id: 'Flavour', description: 'a class of grading host: its limits and sandbox' },
 );
 
-export const FlavourListSchema = Type.Object({ flavours: Type.Array(Type.Ref(FlavourSchema)) });
+export const FlavourListSchema = Type.Object({ flavours: Type.Array(Type.Ref(FlavourSchema)) }, { description: 'every configured flavour' });
 
 export const VersionSchema = Type.Object({
   gradeflow: Type.String({ description: "gradeflow's version (package.json)" }),
   api: Type.String({ description: 'the API version: the path prefix routes start with' }),
   temporal_sdk: Type.String({ description: 'the Temporal TypeScript SDK version the server runs' }),
   openapi: Type.String({ description: 'where the OpenAPI document is' }),
-});
+}, { description: 'the versions this server runs' });

@@ -28,7 +28,7 @@ export const RegradeStartedSchema = Type.Object({
   scope: Type.String(),
   image: Nullable(Type.String()),
   assignment_updated: Type.Boolean(),
-});
+}, { description: 'started: follow it at GET /v1/regrades/{regrade_id}' });
 
 export const RegradeProgressSchema = Type.Object(
   {
@@ -48,4 +48,4 @@ export const RegradeProgressSchema = Type.Object(
   { $id: 'RegradeProgress', description: "an assignment regrade's progress" },
 );
 
-export const RegradeSignalledSchema = Type.Object({ regrade_id: Type.String(), signal: Type.String() });
+export const RegradeSignalledSchema = Type.Object({ regrade_id: Type.String(), signal: Type.String() }, { description: 'signalled; the regrade acts on it shortly' });

@@ -95,7 +95,7 @@ export const ListedSubmissionSchema = Type.Object(common, {
 export const SubmissionListSchema = Type.Object({
   items: Type.Array(Type.Ref(ListedSubmissionSchema)),
   next_cursor: Nullable(Type.String({ description: 'pass it back as `cursor` for the next page; null on the last' })),
-});
+}, { description: 'a page of submissions, newest first' });
 
 export const SubmissionAcceptedSchema = Type.Object({
   id: Type.String(),
@@ -110,7 +110,7 @@ export const SubmissionRegradeAnswerSchema = Type.Object({
   status: Type.Literal('queued'),
   previous_attempts: Type.Integer({ minimum: 0 }),
   image: Type.String(),
-});
+}, { description: 'queued: it is graded again (attempt + 1)' });
 
 const submissionFields = {
   image: Type.Optional(Type.String({ description: 'grader image reference; allowed by the platform\'s `images`; may come from the assignment' })),
