@@ -5,13 +5,16 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type RouteOptions,
 } from 'fastify';
 import { createPlatformAuth } from './auth';
 import type { AppDeps } from './deps';
 import type { EventStreams } from './routes/events';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
+import { registerOpenApi } from './openapi';
 import { registerAssignmentRoutes } from './routes/assignments';
+import { registerFlavourRoutes, registerVersionRoutes } from './routes/discovery';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
@@ -23,6 +26,8 @@ import { registerSubmissionActionRoutes } from './routes/submission-actions';
 import { registerSchemaRoutes } from './routes/schemas';
 import { MAX_FIELD_BYTES, registerSubmissionRoutes } from './routes/submissions';
 import { registerMetricsRoute } from '../metrics/route';
+import { compileRequestSchema, schemaRefusal } from './schemas/validation';
+import { VERSIONS } from './versions';
 
 export type { AppDeps } from './deps';
 
@@ -78,19 +83,21 @@ function toApiError(err: FastifyError): ApiError {
   if (!err.code && !err.statusCode && /^(Multipart: |Unexpected end of (multipart|form) data|Malformed part header)/.test(err.message)) {
     return new ApiError(400, 'invalid_multipart', `the multipart body is malformed: ${err.message}`);
   }
-  if (err.validation) {
-    const v = err.validation[0];
-    const field = (v?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || String(v?.params?.missingProperty ?? '');
-    return new ApiError(400, 'invalid_field', `${field || 'request'} ${v?.message ?? 'is invalid'}`, field || undefined);
-  }
+  // A request that fails its route's schema: every bad field in one 400.
+  if (err.validation) return schemaRefusal(err.validation, err.validationContext);
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
   return status === 500
     ? new ApiError(500, 'internal_error', 'something went wrong on our side; it has been logged')
     : new ApiError(status, 'bad_request', err.message);
 }
 
+/** Options for tests: `onRoute` sees every route as it is registered (the OpenAPI test checks each is documented). */
+export interface BuildOptions {
+  onRoute?: (route: RouteOptions) => void;
+}
+
 /** The HTTP application: every route, registered here, and one error handler. It never listens; the caller does. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
   const maxFile = deps.config.api.maxFileBytes;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
@@ -107,6 +114,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void (reply as FastifyReply).status(apiError.statusCode).send(apiError.toBody());
     },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  // Requests are validated against each route's schema (every error at once: src/api/schemas/validation.ts).
+  // Answers are written as the handlers build them: the response schemas document them (OpenAPI) and
+  // never filter them (Fastify's serializer would drop any property a schema does not list).
+  app.setValidatorCompiler(compileRequestSchema);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await registerOpenApi(app, VERSIONS.gradeflow);
   await app.register(multipart, {
     // A field over fieldSize is refused (413 naming it), never cut: sized to the largest valid field
     // (params). Fields beyond the known ones are refused as they arrive; `fields` bounds what is buffered.
@@ -136,13 +150,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`).toBody());
   });
-  // Public: GET /healthz; GET /v1/schemas, /v1/schemas/:name.
+  // Public: GET /healthz; GET /v1/schemas, /v1/schemas/:name; GET /v1/openapi.json (src/api/openapi.ts); GET /v1/version.
   registerHealthRoutes(app, deps);
   registerSchemaRoutes(app);
   if (deps.config.metrics.port === 0) registerMetricsRoute(app);
+  registerVersionRoutes(app);
   // The platforms' API, each route behind a platform's API key (the hook sets `req.platform`):
   // PUT|GET /v1/assignments/:id; POST /v1/assignments/:id/regrade; POST|GET /v1/submissions; GET /v1/submissions/:id;
-  // POST /v1/submissions/:id/regrade; GET /v1/regrades/:id; POST /v1/regrades/:id/pause|resume|cancel.
+  // POST /v1/submissions/:id/regrade; GET /v1/regrades/:id; POST /v1/regrades/:id/pause|resume|cancel; GET /v1/flavours.
   const authenticate = createPlatformAuth(deps.config.platforms);
   app.decorateRequest('platform', null);
   // Open SSE streams (GET /v1/submissions/:id/events): counted, and ended when the server closes.
@@ -159,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerSubmissionActionRoutes(v1, deps);
     registerResultRoutes(v1, deps);
     eventStreams.register(v1, deps);
+    registerFlavourRoutes(v1, deps);
   });
   // Git servers' push webhooks, each authenticated by its secret: POST /v1/hooks/gitlab, /v1/hooks/github.
   await registerHookRoutes(app, deps);

@@ -4,7 +4,7 @@ import type { FormatChoice, GradingSettings } from '../shared/types';
 import { invalid } from './errors';
 import { isAbsent } from './fields';
 
-const FORMAT_CHOICES: readonly FormatChoice[] = ['auto', 'correctomatic', 'gitlab', 'gradescope', 'junit', 'tap'];
+export const FORMAT_CHOICES = ['auto', 'correctomatic', 'gitlab', 'gradescope', 'junit', 'tap'] as const satisfies readonly FormatChoice[];
 
 /** The API's grading fields as they arrived (a submission's, or an assignment's defaults). */
 export interface RawGradingFields {

@@ -12,6 +12,7 @@ import { parseSubmissionLimits } from './submission-limits';
 import { archiveKind, checkArchive } from '../archives/read-archive';
 import { ArchiveRejected } from '../archives/safe-path';
 import { ApiError, invalid } from './errors';
+import { Problems } from './problems';
 
 /** A submission as a platform sent it, before validation: every field as it arrived. */
 export interface RawSubmission {
@@ -146,61 +147,79 @@ export function checkFlavour(value: unknown, config: GradeflowConfig, field = 'f
 }
 
 /**
- * Validate a submission; throws an ApiError naming the first bad field. Fields it leaves out are taken
- * from its assignment's settings, when the platform has set them.
+ * Validate a submission; throws one ApiError listing every bad field (`fields`; the first decides the
+ * status and code). Fields it leaves out are taken from its assignment's settings, when the platform has
+ * set them. `problems` may hold refusals found while reading the body (unknown fields, malformed text):
+ * they are answered together with these.
  */
 export async function validateSubmission(
   raw: RawSubmission,
   platform: PlatformConfig,
   config: GradeflowConfig,
   assignment?: AssignmentSettings,
+  problems = new Problems(),
 ): Promise<ValidSubmission> {
   // An assignment's stored image is checked again: the platform's list may have changed since it was set.
-  const image = checkImageAllowed(isAbsent(raw.image) && assignment?.image ? assignment.image : raw.image, platform);
-  const flavour = checkFlavour(isAbsent(raw.flavour) ? (assignment?.flavour ?? 'default') : raw.flavour, config);
-  const grading = {
-    ...resolveGrading(parseGradingFields(raw), assignment?.grading),
-    ...(assignment?.pullPolicy ? { pullPolicy: assignment.pullPolicy } : {}),
+  const image = problems.check('image', () => checkImageAllowed(isAbsent(raw.image) && assignment?.image ? assignment.image : raw.image, platform));
+  const flavour = problems.check('flavour', () => checkFlavour(isAbsent(raw.flavour) ? (assignment?.flavour ?? 'default') : raw.flavour, config));
+  // Each grading field on its own, so that each bad one is named; then their consistency (results_file only with junit).
+  const own = {
+    ...problems.check('format', () => parseGradingFields({ format: raw.format })),
+    ...problems.check('results_file', () => parseGradingFields({ results_file: raw.results_file })),
+    ...problems.check('max_grade', () => parseGradingFields({ max_grade: raw.max_grade })),
   };
-  const limits = parseSubmissionLimits(raw.limits, config.flavours[flavour]!);
-  let callbackUrl: string | undefined;
-  if (!isAbsent(raw.callback)) {
-    if (typeof raw.callback !== 'string' || raw.callback.length > 2048) throw invalid('callback', 'must be a URL');
-    const problem = await checkCallbackUrl(raw.callback, platform.allowLoopbackCallbacks);
-    if (problem) throw invalid('callback', problem);
-    callbackUrl = raw.callback;
-  }
-  if (!raw.file) throw invalid('file', 'is required');
-  const name = raw.file.name;
-  if (!FILE_NAME_RE.test(name) || name.includes('..')) {
-    throw invalid('file', 'name must be a plain file name (letters, digits, ". _ + -", no path)');
-  }
-  if (raw.file.content.length > config.api.maxFileBytes) {
-    throw invalid('file', `is larger than the limit of ${config.api.maxFileBytes} bytes`);
-  }
-  const kind = archiveKind(name);
-  if (kind) {
-    await checkArchive(kind, raw.file.content, config.archives).catch((err: unknown) => {
-      if (err instanceof ArchiveRejected) throw new ApiError(400, 'invalid_archive', `file ${err.message}`, 'file');
-      throw err;
-    });
-  }
-  const workId = optionalId(raw.work_id, 'work_id');
-  const assignmentId = optionalId(raw.assignment_id, 'assignment_id');
-  const studentId = optionalId(raw.student_id, 'student_id');
-  const courseId = optionalId(raw.course_id, 'course_id');
+  const resolved = problems.has('format') ? undefined : problems.check('results_file', () => resolveGrading(own, assignment?.grading));
+  const grading = resolved && { ...resolved, ...(assignment?.pullPolicy ? { pullPolicy: assignment.pullPolicy } : {}) };
+  // The limits may only tighten the flavour's: without a known flavour they cannot be compared.
+  const limits = flavour !== undefined ? problems.check('limits', () => parseSubmissionLimits(raw.limits, config.flavours[flavour]!)) : undefined;
+  const callbackUrl = await problems.checkAsync('callback', () => checkCallback(raw.callback, platform));
+  const file = await problems.checkAsync('file', () => checkFile(raw.file, config));
+  const workId = problems.check('work_id', () => optionalId(raw.work_id, 'work_id'));
+  const assignmentId = problems.check('assignment_id', () => optionalId(raw.assignment_id, 'assignment_id'));
+  const studentId = problems.check('student_id', () => optionalId(raw.student_id, 'student_id'));
+  const courseId = problems.check('course_id', () => optionalId(raw.course_id, 'course_id'));
+  const params = problems.check('params', () => parseParams(raw.params));
+  const priority = problems.check('priority', () => checkPriority(raw.priority, config.priorities.default));
+  problems.throwIfAny();
   return {
-    image,
-    flavour,
-    grading,
-    params: parseParams(raw.params),
-    limits,
-    priority: checkPriority(raw.priority, config.priorities.default),
-    file: { name, content: raw.file.content, sha256: sha256Hex(raw.file.content) },
+    image: image!,
+    flavour: flavour!,
+    grading: grading!,
+    params: params!,
+    limits: limits!,
+    priority: priority!,
+    file: file!,
     ...(callbackUrl ? { callbackUrl } : {}),
     ...(workId ? { workId } : {}),
     ...(assignmentId ? { assignmentId } : {}),
     ...(studentId ? { studentId } : {}),
     ...(courseId ? { courseId } : {}),
   };
+}
+
+async function checkCallback(value: unknown, platform: PlatformConfig): Promise<string | undefined> {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string' || value.length > 2048) throw invalid('callback', 'must be a URL');
+  const problem = await checkCallbackUrl(value, platform.allowLoopbackCallbacks);
+  if (problem) throw invalid('callback', problem);
+  return value;
+}
+
+async function checkFile(file: RawSubmission['file'], config: GradeflowConfig): Promise<ValidSubmission['file']> {
+  if (!file) throw invalid('file', 'is required');
+  const name = file.name;
+  if (!FILE_NAME_RE.test(name) || name.includes('..')) {
+    throw invalid('file', 'name must be a plain file name (letters, digits, ". _ + -", no path)');
+  }
+  if (file.content.length > config.api.maxFileBytes) {
+    throw invalid('file', `is larger than the limit of ${config.api.maxFileBytes} bytes`);
+  }
+  const kind = archiveKind(name);
+  if (kind) {
+    await checkArchive(kind, file.content, config.archives).catch((err: unknown) => {
+      if (err instanceof ArchiveRejected) throw new ApiError(400, 'invalid_archive', `file ${err.message}`, 'file');
+      throw err;
+    });
+  }
+  return { name, content: file.content, sha256: sha256Hex(file.content) };
 }

@@ -5,7 +5,7 @@ import { isAbsent, isPlainObject } from './fields';
 import { checkId } from './intake';
 
 const QUERY_FIELDS = ['assignment_id', 'student_id', 'course_id', 'status', 'since', 'limit', 'cursor'] as const;
-const MAX_LIST_LIMIT = 200;
+export const MAX_LIST_LIMIT = 200;
 const DEFAULT_LIST_LIMIT = 50;
 
 /** Public statuses and the stored ones each stands for (`received` is shown as queued). */
@@ -71,7 +71,8 @@ export function parseListQuery(query: unknown): { filter: SubmissionFilter; limi
   }
   let limit = DEFAULT_LIST_LIMIT;
   if (!isAbsent(q.limit)) {
-    const text = one(q.limit, 'limit');
+    // An integer when the route's schema has read it (src/api/schemas/submission.ts), else its text.
+    const text = typeof q.limit === 'number' ? String(q.limit) : one(q.limit, 'limit');
     limit = Number(text);
     if (!/^\d+$/.test(text) || limit < 1 || limit > MAX_LIST_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT}`);
   }

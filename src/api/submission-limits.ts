@@ -2,6 +2,7 @@ import type { FlavourConfig } from '../config/schema';
 import type { ResourceLimits } from '../shared/types';
 import { invalid } from './errors';
 import { isAbsent, isPlainObject } from './fields';
+import { Problems } from './problems';
 
 /** The API's snake_case names for the limits a submission may tighten, with each one's smallest value. */
 const FIELDS: ReadonlyArray<{ api: string; key: keyof ResourceLimits; min: number; integer: boolean }> = [
@@ -29,20 +30,27 @@ export function parseSubmissionLimits(value: unknown, flavour: FlavourConfig): P
   }
   if (!isPlainObject(obj)) throw invalid('limits', 'must be an object');
   const known = new Set(FIELDS.map((f) => f.api));
+  const problems = new Problems();
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw invalid(`limits.${key}`, `is not a limit; use ${[...known].join(', ')}`);
+    if (!known.has(key)) problems.record(invalid(`limits.${key}`, `is not a limit; use ${[...known].join(', ')}`));
   }
   const out: Partial<ResourceLimits> = {};
   for (const f of FIELDS) {
     const v = (obj as Record<string, unknown>)[f.api];
     if (v === undefined) continue;
     const field = `limits.${f.api}`;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (f.integer && !Number.isInteger(v))) {
-      throw invalid(field, `must be ${f.integer ? 'an integer' : 'a number'}`);
-    }
-    if (v < f.min) throw invalid(field, `must be at least ${f.min}`);
-    if (v > flavour[f.key]) throw invalid(field, `may only tighten the flavour's limit of ${flavour[f.key]}, not loosen it`);
-    out[f.key] = v;
+    const limit = problems.check(field, () => checkLimit(v, f, field, flavour[f.key]));
+    if (limit !== undefined) out[f.key] = limit;
   }
+  problems.throwIfAny();
   return out;
+}
+
+function checkLimit(v: unknown, f: (typeof FIELDS)[number], field: string, flavourLimit: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (f.integer && !Number.isInteger(v))) {
+    throw invalid(field, `must be ${f.integer ? 'an integer' : 'a number'}`);
+  }
+  if (v < f.min) throw invalid(field, `must be at least ${f.min}`);
+  if (v > flavourLimit) throw invalid(field, `may only tighten the flavour's limit of ${flavourLimit}, not loosen it`);
+  return v;
 }

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PlatformConfig, PullPolicy } from '../../config/schema';
 import type { Assignment, AssignmentSettings } from '../../store/assignments';
@@ -9,9 +10,11 @@ import { parseGradingFields, resolveGrading } from '../grading-settings';
 import { checkFlavour, checkId, checkImageAllowed } from '../intake';
 import { parsePatternList } from './hooks-patterns';
 import { branchPatternProblem, repositoryPatternProblem } from '../../git/repository-patterns';
+import { AssignmentBodySchema, AssignmentSchema, PULL_POLICY_CHOICES } from '../schemas/assignment';
+import { errorResponses, IdParams, platformSecurity, TAGS } from '../schemas/common';
 
 const FIELDS = ['image', 'flavour', 'pull_policy', 'format', 'results_file', 'max_grade', 'repositories', 'branches'] as const;
-const PULL_POLICIES: readonly PullPolicy[] = ['if-missing', 'always', 'never'];
+const PULL_POLICIES: readonly PullPolicy[] = PULL_POLICY_CHOICES;
 
 function checkPullPolicy(value: unknown): PullPolicy {
   if (typeof value !== 'string' || !(PULL_POLICIES as readonly string[]).includes(value)) {
@@ -68,14 +71,34 @@ function presentAssignment(a: Assignment) {
 export function registerAssignmentRoutes(v1: FastifyInstance, deps: Pick<AppDeps, 'config' | 'assignments'>): void {
   const assignmentId = (id: string): string => checkId(id, 'assignment_id');
 
-  v1.put<{ Params: { id: string } }>('/v1/assignments/:id', async (req, reply) => {
+  const params = IdParams("the platform's assignment id (1–200 printable characters)");
+  v1.put<{ Params: { id: string } }>('/v1/assignments/:id', {
+    schema: {
+      summary: "Set an assignment's defaults",
+      description:
+        "The grader image, flavour, pull policy and result format its submissions get when they name none. Replaces what was set (201 the first time, then 200). A submission keeps the settings it was accepted with.",
+      tags: [TAGS.assignments],
+      security: platformSecurity,
+      params,
+      body: AssignmentBodySchema,
+      response: { 200: Type.Ref(AssignmentSchema), 201: Type.Ref(AssignmentSchema), ...errorResponses(400, 401, 403) },
+    },
+  }, async (req, reply) => {
     const id = assignmentId(req.params.id);
     const p = platformOf(req);
     const { assignment, created } = await deps.assignments.put(p.id, id, parseAssignmentBody(req.body, deps, p));
     return reply.status(created ? 201 : 200).send(presentAssignment(assignment));
   });
 
-  v1.get<{ Params: { id: string } }>('/v1/assignments/:id', async (req) => {
+  v1.get<{ Params: { id: string } }>('/v1/assignments/:id', {
+    schema: {
+      summary: "An assignment's defaults",
+      tags: [TAGS.assignments],
+      security: platformSecurity,
+      params,
+      response: { 200: Type.Ref(AssignmentSchema), ...errorResponses(400, 401, 404) },
+    },
+  }, async (req) => {
     const id = assignmentId(req.params.id);
     const assignment = await deps.assignments.get(platformOf(req).id, id);
     if (!assignment) throw new ApiError(404, 'not_found', `no settings for assignment ${id}`);

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { parseRegradeApiId, regradeApiId, type RegradeControl, type RegradeStatus } from '../../control/assignment-regrades';
 import type { RegradeScope } from '../../store/regrades';
@@ -6,6 +7,8 @@ import type { AppDeps } from '../deps';
 import { ApiError, invalid } from '../errors';
 import { isAbsent } from '../fields';
 import { checkId } from '../intake';
+import { errorResponses, IdParams, optionalBodyMark, platformSecurity, TAGS } from '../schemas/common';
+import { assignmentRegradeBody, RegradeProgressSchema, RegradeSignalledSchema, RegradeStartedSchema } from '../schemas/regrade';
 import { optionalBody, regradeImage, regradePriority } from './submissions';
 
 const FIELDS = ['image', 'scope', 'student_ids', 'reason', 'priority', 'update_assignment'] as const;
@@ -50,11 +53,23 @@ function presentStatus(id: string, assignmentId: string, seq: number, s: Regrade
 
 /**
  * Assignment regrades: `POST /v1/assignments/:id/regrade` starts one (202 `{regrade_id}`), `GET
- * /v1/regrades/:id` answers its progress, `POST /v1/regrades/:id/pause|resume|cancel` steer it. A platform
+ * /v1/regrades/:id` answers its progress, `POST /v1/regrades/:id/pause|resume|cancel` (a route each) steer it. A platform
  * sees only its own (the id is looked up under the caller's platform).
  */
 export function registerRegradeRoutes(v1: FastifyInstance, deps: Pick<AppDeps, 'config' | 'assignments' | 'search' | 'regrades'>): void {
-  v1.post<{ Params: { id: string } }>('/v1/assignments/:id/regrade', async (req, reply) => {
+  v1.post<{ Params: { id: string } }>('/v1/assignments/:id/regrade', {
+    schema: {
+      summary: 'Regrade an assignment',
+      description:
+        "Each student's latest submission (or all, or the listed students') is graded again through its own workflow, `regrades.concurrency` at once. The body is optional.",
+      tags: [TAGS.assignments, TAGS.regrades],
+      security: platformSecurity,
+      params: IdParams("the platform's assignment id"),
+      body: assignmentRegradeBody(deps.config.regrades.maxStudentIds),
+      ...optionalBodyMark,
+      response: { 202: RegradeStartedSchema, ...errorResponses(400, 401, 403, 404, 503) },
+    },
+  }, async (req, reply) => {
     const assignmentId = checkId(req.params.id, 'assignment_id');
     const p = platformOf(req);
     const body = optionalBody(req.body, FIELDS);
@@ -96,21 +111,43 @@ export function registerRegradeRoutes(v1: FastifyInstance, deps: Pick<AppDeps, '
     return { platformId, ...parsed };
   };
 
-  v1.get<{ Params: { id: string } }>('/v1/regrades/:id', async (req) => {
+  const regradeId = IdParams('the `regrade_id` the regrade was started with');
+  v1.get<{ Params: { id: string } }>('/v1/regrades/:id', {
+    schema: {
+      summary: "An assignment regrade's progress",
+      tags: [TAGS.regrades],
+      security: platformSecurity,
+      params: regradeId,
+      response: { 200: Type.Ref(RegradeProgressSchema), ...errorResponses(401, 404) },
+    },
+  }, async (req) => {
     const key = find(platformOf(req).id, req.params.id);
     const status = await deps.regrades.status(key);
     if (!status) throw new ApiError(404, 'not_found', `no regrade ${req.params.id}`);
     return presentStatus(req.params.id, key.assignmentId, key.seq, status);
   });
 
-  v1.post<{ Params: { id: string; action: string } }>('/v1/regrades/:id/:action', async (req, reply) => {
-    const action = req.params.action;
-    if (action !== 'pause' && action !== 'resume' && action !== 'cancel') throw new ApiError(404, 'not_found', `no route POST ${req.url}`);
-    const key = find(platformOf(req).id, req.params.id);
-    const status = await deps.regrades.status(key);
-    if (!status) throw new ApiError(404, 'not_found', `no regrade ${req.params.id}`);
-    if (status.status !== 'running') throw new ApiError(409, 'not_running', `regrade ${req.params.id} has ended (${status.status})`);
-    await deps.regrades.control(key, action satisfies RegradeControl);
-    return reply.status(202).send({ regrade_id: req.params.id, signal: action });
-  });
+  const SUMMARIES: Record<RegradeControl, string> = {
+    pause: 'Pause a regrade: no more gradings start (those running finish)',
+    resume: 'Resume a paused regrade',
+    cancel: 'Cancel a regrade: it ends',
+  };
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    v1.post<{ Params: { id: string } }>(`/v1/regrades/:id/${action}`, {
+      schema: {
+        summary: SUMMARIES[action],
+        tags: [TAGS.regrades],
+        security: platformSecurity,
+        params: regradeId,
+        response: { 202: RegradeSignalledSchema, ...errorResponses(401, 404, 409) },
+      },
+    }, async (req, reply) => {
+      const key = find(platformOf(req).id, req.params.id);
+      const status = await deps.regrades.status(key);
+      if (!status) throw new ApiError(404, 'not_found', `no regrade ${req.params.id}`);
+      if (status.status !== 'running') throw new ApiError(409, 'not_running', `regrade ${req.params.id} has ended (${status.status})`);
+      await deps.regrades.control(key, action);
+      return reply.status(202).send({ regrade_id: req.params.id, signal: action });
+    });
+  }
 }

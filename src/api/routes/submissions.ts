@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -15,6 +16,19 @@ import { ApiError, invalid } from '../errors';
 import { isAbsent, isPlainObject } from '../fields';
 import { checkImageAllowed, validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { encodeCursor, parseListQuery } from '../list-query';
+import { Problems } from '../problems';
+import { errorResponses, IdParams, optionalBodyMark, platformSecurity, TAGS } from '../schemas/common';
+import {
+  SubmissionAcceptedSchema,
+  SubmissionFormSchema,
+  SubmissionJsonSchema,
+  SubmissionListQuerySchema,
+  SubmissionListSchema,
+  SubmissionRegradeAnswerSchema,
+  SubmissionRegradeBodySchema,
+  SubmissionSchema,
+} from '../schemas/submission';
+import { bodyValidatedByHandler } from '../schemas/validation';
 import { presentListedSubmission, presentSubmission } from '../present';
 import { submissionsAccepted } from '../../metrics/server-metrics';
 
@@ -75,30 +89,44 @@ function multipartFailure(err: unknown): unknown {
   return err;
 }
 
-/** Read a multipart or JSON body into the raw fields; the file as bytes. */
-async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Promise<RawSubmission> {
+/**
+ * Read a multipart or JSON body into the raw fields; the file as bytes. Refusals of single fields (an
+ * unknown or repeated field, text that is not Unicode, a malformed JSON `file`) are gathered in `problems`
+ * and answered with the fields' own checks; a body that cannot be read at all is refused at once.
+ */
+async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number, problems: Problems): Promise<RawSubmission> {
   if (req.isMultipart()) {
     const raw: Record<string, unknown> = {};
     const seen = new Set<string>();
     try {
       for await (const part of req.parts()) {
         const name = part.fieldname;
-        if (!KNOWN_FIELDS.has(name)) throw unknownField(name);
-        if (seen.has(name)) throw invalid(name, 'is sent more than once');
-        seen.add(name);
         if (part.type === 'file') {
+          // A file part is refused at once: its bytes are still in the stream.
+          if (!KNOWN_FIELDS.has(name)) throw unknownField(name);
+          if (seen.has(name)) throw invalid(name, 'is sent more than once');
+          seen.add(name);
           if (name !== 'file') throw invalid(name, 'is not a file field; send the file as "file"');
           const content = await part.toBuffer();
           if (!Buffer.isBuffer(content)) throw invalid('file', 'must be a file part');
           raw.file = { name: part.filename, content };
         } else {
-          // A text part, or an application/json part (parsed into a value): never the file.
+          // A text part, or an application/json part (parsed into a value): never the file. Read whole already.
+          if (!KNOWN_FIELDS.has(name)) {
+            problems.record(unknownField(name));
+            continue;
+          }
+          if (seen.has(name)) {
+            problems.record(invalid(name, 'is sent more than once'));
+            continue;
+          }
+          seen.add(name);
           if (name === 'file') throw invalid('file', 'must be a file part (a part with a filename), not a text field');
           if (part.valueTruncated) {
             throw new ApiError(413, 'too_large', `${name} is longer than the limit of ${MAX_FIELD_BYTES} bytes`, name);
           }
-          checkWellFormed(part.value, name); // an application/json part can carry "\ud800"
-          raw[name] = part.value;
+          problems.check(name, () => checkWellFormed(part.value, name)); // an application/json part can carry "\ud800"
+          if (!problems.has(name)) raw[name] = part.value;
         }
       }
     } catch (err) {
@@ -108,12 +136,21 @@ async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Pr
   }
   const body = req.body;
   if (!isPlainObject(body)) throw new ApiError(400, 'invalid_json', 'send a JSON object or multipart/form-data');
+  const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (!KNOWN_FIELDS.has(key)) throw unknownField(key);
-    if (key !== 'file') checkWellFormed(value, key);
+    if (!KNOWN_FIELDS.has(key)) problems.record(unknownField(key));
+    else if (key !== 'file') {
+      problems.check(key, () => checkWellFormed(value, key));
+      if (!problems.has(key)) fields[key] = value;
+    }
   }
-  const { file, ...fields } = body;
-  if (file === undefined) return fields;
+  const file = problems.check('file', () => jsonFile(body.file, maxFileBytes));
+  return file ? { ...fields, file } : fields;
+}
+
+/** A JSON submission's `file`: `{name, content_base64}`, decoded. */
+function jsonFile(file: unknown, maxFileBytes: number): RawSubmission['file'] {
+  if (file === undefined) return undefined;
   if (!isPlainObject(file)) throw invalid('file', 'must be {name, content_base64}');
   const { name, content_base64: b64 } = file;
   if (typeof name !== 'string' || name === '') throw invalid('file.name', 'is required');
@@ -124,7 +161,7 @@ async function readSubmissionBody(req: FastifyRequest, maxFileBytes: number): Pr
   const content = Buffer.from(compact, 'base64');
   // Refused as a multipart file over the limit is: 413.
   if (content.length > maxFileBytes) throw new ApiError(413, 'too_large', `file is larger than the limit of ${maxFileBytes} bytes`, 'file');
-  return { ...fields, file: { name, content } };
+  return { name, content };
 }
 
 /**
@@ -202,12 +239,34 @@ export function optionalBody(body: unknown, fields: readonly string[]): Record<s
 
 /** POST /v1/submissions, GET /v1/submissions/:id, POST /v1/submissions/:id/regrade (under `buildApp`'s auth hook). */
 export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDeps): void {
-  v1.post('/v1/submissions', async (req, reply) => {
+  v1.post('/v1/submissions', {
+    schema: {
+      summary: 'Submit work to be graded',
+      description:
+        'A multipart form (`file` as a file part, the other fields as text) or JSON (`file: {name, content_base64}`). 202 when accepted; the same `work_id` with the same content again: 200 with the same id; with different content: 409. Every bad field is listed in one 400 (`fields`). An image on a registry is pinned to its digest here.',
+      tags: [TAGS.submissions],
+      security: platformSecurity,
+      body: {
+        content: {
+          'multipart/form-data': { schema: SubmissionFormSchema },
+          'application/json': { schema: SubmissionJsonSchema },
+        },
+      },
+      response: {
+        200: { ...SubmissionAcceptedSchema, description: 'a repeat of an accepted submission (same work_id, same content)' },
+        202: { ...SubmissionAcceptedSchema, description: 'accepted; it will be graded' },
+        ...errorResponses(400, 401, 403, 409, 413, 415, 503),
+      },
+    },
+    // A multipart body is a stream the intake reads (src/api/intake.ts checks both forms alike).
+    validatorCompiler: bodyValidatedByHandler,
+  }, async (req, reply) => {
     const p = platformOf(req);
-    const raw = await readSubmissionBody(req, deps.config.api.maxFileBytes);
+    const problems = new Problems();
+    const raw = await readSubmissionBody(req, deps.config.api.maxFileBytes, problems);
     // The assignment's defaults, when the platform has set some (one lookup; none without an assignment_id).
     const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
-    const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
+    const valid = await validateSubmission(raw, p, deps.config, assignment?.settings, problems);
     valid.image = await pinnedImage(valid.image, deps.config);
     const id = randomUUID();
     const { submission, created } = await deps.store.create({
@@ -236,7 +295,16 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     });
   });
 
-  v1.get<{ Params: { id: string } }>('/v1/submissions/:id', async (req) => {
+  const params = IdParams("the submission's id (a UUID)");
+  v1.get<{ Params: { id: string } }>('/v1/submissions/:id', {
+    schema: {
+      summary: 'A submission: status, progress, result, attempts',
+      tags: [TAGS.submissions],
+      security: platformSecurity,
+      params,
+      response: { 200: Type.Ref(SubmissionSchema), ...errorResponses(401, 404) },
+    },
+  }, async (req) => {
     const sub = await findSubmission(deps, platformOf(req), req.params.id);
     const [attempts, deliveries, progress, redeliveries] = await Promise.all([
       deps.store.attempts(sub.id),
@@ -247,13 +315,32 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     return presentSubmission(sub, attempts, deliveries, progress, redeliveries);
   });
 
-  v1.get('/v1/submissions', async (req) => {
+  v1.get('/v1/submissions', {
+    schema: {
+      summary: "The platform's submissions, newest first, in pages",
+      tags: [TAGS.submissions],
+      security: platformSecurity,
+      querystring: SubmissionListQuerySchema,
+      response: { 200: SubmissionListSchema, ...errorResponses(400, 401) },
+    },
+  }, async (req) => {
     const q = parseListQuery(req.query);
     const { items, next } = await deps.search.list(platformOf(req).id, q.filter, q.limit, q.cursor);
     return { items: items.map(presentListedSubmission), next_cursor: next ? encodeCursor(next) : null };
   });
 
-  v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', async (req, reply) => {
+  v1.post<{ Params: { id: string } }>('/v1/submissions/:id/regrade', {
+    schema: {
+      summary: 'Grade a submission again',
+      description: 'A new attempt, whether it is running or long finished; with `image`, that attempt and later ones use it. The body is optional.',
+      tags: [TAGS.submissions],
+      security: platformSecurity,
+      params,
+      body: SubmissionRegradeBodySchema,
+      ...optionalBodyMark,
+      response: { 202: SubmissionRegradeAnswerSchema, ...errorResponses(400, 401, 403, 404, 503) },
+    },
+  }, async (req, reply) => {
     const p = platformOf(req);
     const body = optionalBody(req.body, REGRADE_FIELDS);
     const sub = await findSubmission(deps, p, req.params.id);
