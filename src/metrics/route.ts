@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { publicSecurity } from '../api/schemas/common';
 import { METRICS_CONTENT_TYPE, metricsText } from './exposition';
 import { serverRegistry } from './server-metrics';
 
@@ -18,6 +19,7 @@ export function registerMetricsRoute(app: FastifyInstance): void {
         description:
           "gradeflow's own counters and histograms (submissions, gradings, callback deliveries, regrades), Node process metrics, then the Temporal SDK's; text exposition format 0.0.4. Not behind a key. See docs/operations.md#metrics.",
         tags: ['operations'],
+        security: publicSecurity,
         response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
       },
     },

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { platformSecurity } from '../schemas/common';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { publicStatus } from '../../shared/status';
@@ -102,6 +103,7 @@ export function createEventStreams() {
             description:
               'A `text/event-stream`: an `event: status` with `{status, attempt, host, regrade_pending}` at once and at each change (queued → running → delivering → completed…), until the submission is finished, then the stream closes. A finished submission sends its final state and closes. A comment line (`: heartbeat`) every `api.eventsHeartbeatMs` (15 s).',
             tags: ['submissions'],
+            security: platformSecurity,
             params: SubmissionIdParams,
             response: {
               200: {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { publicSecurity } from '../schemas/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GitHookServerConfig, PlatformConfig } from '../../config/schema';
 import { githubSignatureValid, gitlabTokenValid } from '../../git/hook-signatures';
@@ -97,6 +98,7 @@ export async function registerHookRoutes(app: FastifyInstance, deps: PushDeps): 
             summary: route.summary,
             description: route.description,
             tags: ['hooks'],
+            security: publicSecurity,
             headers: route.headers,
             body: PushBody,
             response: { 200: HookAnswer, 202: HookAnswer, 400: ErrorAnswer, 401: ErrorAnswer, 503: ErrorAnswer },

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { platformSecurity } from '../schemas/common';
 import type { FastifyInstance } from 'fastify';
 import { platformOf } from '../auth';
 import type { AppDeps } from '../deps';
@@ -48,6 +49,7 @@ export function registerResultRoutes(v1: FastifyInstance, deps: Pick<AppDeps, 'r
         description:
           "The platform's results, each recorded result once (a regrade's too), in the order they were recorded: for platforms that poll instead of (or besides) receiving callbacks. Start without `after`; pass `next_cursor` back as `after`.",
         tags: ['results'],
+        security: platformSecurity,
         querystring: ResultsQuery,
         response: { 200: ResultsPage, 400: ErrorBody },
       },

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { platformSecurity } from '../schemas/common';
 import type { FastifyInstance } from 'fastify';
 import { publicStatus } from '../../shared/status';
 import { platformOf } from '../auth';
@@ -34,6 +35,7 @@ export function registerSubmissionActionRoutes(v1: FastifyInstance, deps: Action
         description:
           'Sends the latest recorded result to the callback URL again, as a new message (a new `webhook-id`), recorded as a redelivery (GET shows it under the attempt) and retried like any callback. The grade, attempt and status do not change.',
         tags: ['submissions'],
+        security: platformSecurity,
         params: SubmissionIdParams,
         response: { 202: RedeliverAnswer, 404: ErrorBody, 409: ErrorBody },
       },
@@ -58,6 +60,7 @@ export function registerSubmissionActionRoutes(v1: FastifyInstance, deps: Action
         description:
           'Cancels its workflow: a running container is stopped, and the submission becomes `cancelled` (its unfinished attempt recorded as cancelled). A finished submission: 409. A regrade grades it again.',
         tags: ['submissions'],
+        security: platformSecurity,
         params: SubmissionIdParams,
         response: { 202: CancelAnswer, 404: ErrorBody, 409: ErrorBody },
       },
