@@ -4,7 +4,7 @@ import { SA } from '../shared/search-attributes';
 import type { GradeResult, Phase, SubmissionProgress } from '../shared/types';
 
 /** What an attempt's result is, in two words at most: `graded`, or its reason (and whose fault it was). No grade, no personal data. */
-export function outcomeOf(result: GradeResult): { reason: string; origin?: string } {
+function outcomeOf(result: GradeResult): { reason: string; origin?: string } {
   return { reason: result.reason ?? 'graded', ...(result.origin ? { origin: result.origin } : {}) };
 }
 
