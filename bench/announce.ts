@@ -8,8 +8,8 @@ const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 
 export interface GradingDriver {
   /** `n` gradings submitted at once from `clients` clients: the wall time and each POST → callback latency. */
   batch(n: number, clients: number): Promise<{ wallMs: number; latencies: number[] }>;
-  /** One grading under `workId`, until its callback arrives. */
-  gradeOne(workId: string): Promise<void>;
+  /** One grading of `script` under `workId`, until its callback arrives. */
+  gradeOne(workId: string, script: string): Promise<void>;
 }
 
 /** One side of the A/B: the grading host with the `containerStarted` signal off or on. */
@@ -23,8 +23,8 @@ interface AnnounceSide {
   oneAtATimeP50Ms: number;
   /** CPU seconds per grading of each process tree (api: the server, which runs the workflows). */
   cpuSecondsPerSubmission: Record<string, number>;
-  /** Workflow tasks in one grading's history (WORKFLOW_TASK_COMPLETED events). */
-  workflowTasksPerGrading?: number;
+  /** Workflow tasks (WORKFLOW_TASK_COMPLETED events) in the history of one trivial grading, and of one whose container runs 1 s. */
+  workflowTasksPerGrading?: { trivial?: number; oneSecond?: number };
 }
 
 export interface AnnounceResult {
@@ -40,10 +40,13 @@ export interface AnnounceResult {
   cpuMsPerSubmissionDelta: Record<string, number>;
 }
 
-/** Workflow tasks completed in the history of the bench platform's submission `workId`. */
+/** Workflow tasks completed in the history of the bench platform's submission `workId`, once its run has closed. */
 async function workflowTasks(client: Client, workId: string): Promise<number | undefined> {
   try {
-    const history = await client.workflow.getHandle(`submission/bench/w/${workId}`).fetchHistory();
+    const handle = client.workflow.getHandle(`submission/bench/w/${workId}`);
+    // The callback arrives inside the last workflow task (the first try is made with the record): wait for the close.
+    await handle.result();
+    const history = await handle.fetchHistory();
     return history.events?.filter((e) => e.workflowTaskCompletedEventAttributes).length;
   } catch {
     return undefined;
@@ -65,9 +68,10 @@ export async function measureAnnounceCost(
   const client = new Client({ connection });
   const watch = new ProcessWatch();
   const sides = {
-    off: { wallMs: 0, latencies: [] as number[], single: [] as number[], cpu: {} as Record<string, number>, tasks: undefined as number | undefined },
-    on: { wallMs: 0, latencies: [] as number[], single: [] as number[], cpu: {} as Record<string, number>, tasks: undefined as number | undefined },
+    off: { wallMs: 0, latencies: [] as number[], single: [] as number[], cpu: {} as Record<string, number>, tasks: undefined as AnnounceSide['workflowTasksPerGrading'] },
+    on: { wallMs: 0, latencies: [] as number[], single: [] as number[], cpu: {} as Record<string, number>, tasks: undefined as AnnounceSide['workflowTasksPerGrading'] },
   };
+  const scripts = { trivial: `echo '{"success": true, "grade": 1}'\n`, oneSecond: `sleep 1; echo '{"success": true, "grade": 1}'\n` };
   try {
     for (let r = 0; r < o.rounds; r++) {
       for (const side of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
@@ -83,9 +87,13 @@ export async function measureAnnounceCost(
         s.latencies.push(...b.latencies);
         for (let i = 0; i < o.oneAtATime; i++) s.single.push((await grade.batch(1, 1)).latencies[0]!);
         if (s.tasks === undefined) {
-          const workId = `a-${side}-${r}`;
-          await grade.gradeOne(workId);
-          s.tasks = await workflowTasks(client, workId);
+          s.tasks = {};
+          for (const kind of ['trivial', 'oneSecond'] as const) {
+            const workId = `a-${side}-${kind}-${Date.now()}`;
+            await grade.gradeOne(workId, scripts[kind]);
+            const n = await workflowTasks(client, workId);
+            if (n !== undefined) s.tasks[kind] = n;
+          }
         }
         o.log(`announce ${side} round ${r + 1}/${o.rounds}: ${round((b.latencies.length / b.wallMs) * 1000, 2)}/s`);
       }
@@ -124,7 +132,7 @@ export async function measureAnnounceCost(
 export function formatAnnounce(a: AnnounceResult): string[] {
   const side = (name: string, s: AnnounceSide) =>
     `  ${name}: ${s.throughputPerS}/s, p50/p95 ${s.p50Ms}/${s.p95Ms} ms, one at a time p50 ${s.oneAtATimeP50Ms} ms, ` +
-    `workflow tasks per grading ${s.workflowTasksPerGrading ?? '?'}, CPU s per grading ${Object.entries(s.cpuSecondsPerSubmission).map(([k, v]) => `${k} ${v}`).join(', ')}`;
+    `workflow tasks per grading ${s.workflowTasksPerGrading?.trivial ?? '?'} (container of 1 s: ${s.workflowTasksPerGrading?.oneSecond ?? '?'}), CPU s per grading ${Object.entries(s.cpuSecondsPerSubmission).map(([k, v]) => `${k} ${v}`).join(', ')}`;
   return [
     `containerStarted signal (worker.announceContainerStart), ${a.rounds} alternating rounds of ${a.items} trivial gradings on ${a.concurrency} slots:`,
     side('off', a.off),

@@ -381,8 +381,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const c = Math.max(...options.concurrency);
       const driver = {
         batch: (n: number, clients: number) => gradeflowBatch(api, receiver, n, SCRIPTS.trivial(), clients),
-        async gradeOne(workId: string) {
-          await api.post(workId, SCRIPTS.trivial());
+        async gradeOne(workId: string, script: string) {
+          await api.post(workId, script);
           await receiver.arrival(workId);
         },
       };
