@@ -24,6 +24,7 @@ const program = new Command()
   .option('--latency-items <n>', 'one-at-a-time gradings for latency and overhead (0 to skip)', String(DEFAULT_OPTIONS.latencyItems))
   .option('--intake <n>', 'POSTs for the intake measurement (0 to skip)', String(DEFAULT_OPTIONS.intake))
   .option('--burst <n>', 'submissions in the burst (0 to skip)', String(DEFAULT_OPTIONS.burst))
+  .option('--announce <n>', 'gradings per round of the containerStarted signal off/on comparison, on the largest --concurrency (0 to skip)', '0')
   .option('--floor <n>', 'workflows for the Temporal floor measurement (0 to skip)', String(DEFAULT_OPTIONS.floor))
   .option('--burst-stall <seconds>', 'stop waiting for the burst after this long without a callback', String(DEFAULT_OPTIONS.burstStallMs / 1000))
   .option('--clients <n>', 'concurrent API clients for intake and burst', String(DEFAULT_OPTIONS.clients))
@@ -93,6 +94,7 @@ if (o.regrade) {
     intake: Number(o.intake),
     burst: Number(o.burst),
     floor: Number(o.floor),
+    announce: Number(o.announce),
     burstStallMs: Number(o.burstStall) * 1000,
     clients: Number(o.clients),
     controlNice: Number(o.controlNice),

@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { LABELS } from '../src/activities/docker/container-options';
 import { ensureDocker } from '../src/setup/docker';
 import { ensureImageFromDir, ensureImages } from '../src/setup/images';
+import { formatAnnounce, measureAnnounceCost, type AnnounceResult } from './announce';
 import { measureFloor, type FloorResult } from './floor/measure-floor';
 import { percentile, ProcessWatch } from './measure';
 import { RAW_HOST_ID, rawGrading } from './raw';
@@ -27,6 +28,8 @@ export interface BenchOptions {
   burst: number;
   /** Workflows of the Temporal floor measurement (a grading's shape, nothing of gradeflow; 0 to skip). */
   floor: number;
+  /** Gradings per round of the containerStarted signal's off/on comparison (bench/announce.ts; 0 to skip). */
+  announce?: number;
   /** The burst stops waiting when no callback has arrived for this long, and counts the rest as lost. */
   burstStallMs: number;
   /** Concurrent API clients for intake and burst. */
@@ -117,6 +120,8 @@ export interface BenchResult {
   };
   /** Temporal's own cost for a workflow of a grading's shape, on the same server and cores. */
   floor?: FloorResult;
+  /** The containerStarted signal's cost: the grading host with it off and on (bench/announce.ts). */
+  announce?: AnnounceResult;
   peakRssMb: Record<string, number>;
   targets: Array<{ name: string; target: string; value: string; met: boolean }>;
 }
@@ -372,6 +377,29 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       log(`one at a time: raw p50 ${result.latency.raw.p50Ms} ms, gradeflow p50 ${result.latency.gradeflow.p50Ms} ms, overhead ${result.latency.overheadP50Ms} ms`);
     }
 
+    if ((options.announce ?? 0) > 0) {
+      const c = Math.max(...options.concurrency);
+      const driver = {
+        batch: (n: number, clients: number) => gradeflowBatch(api, receiver, n, SCRIPTS.trivial(), clients),
+        async gradeOne(workId: string, script: string) {
+          await api.post(workId, script);
+          await receiver.arrival(workId);
+        },
+      };
+      result.announce = await measureAnnounceCost(stack, driver, {
+        items: options.announce!,
+        rounds: options.rounds,
+        concurrency: c,
+        oneAtATime: Math.min(10, options.announce!),
+        log,
+      });
+      // The grading host was restarted for each side: the phases after this start it again.
+      slots = 0;
+      watchAll();
+      partial(result);
+      for (const line of formatAnnounce(result.announce)) log(line);
+    }
+
     if (options.floor > 0) {
       result.floor = await measureFloor(stack.temporalAddress, { temporal: stack.pids().temporal }, options.floor, 8);
       partial(result);
@@ -501,6 +529,7 @@ export function formatResult(r: BenchResult): string {
       `temporal floor (a grading's shape, nothing of gradeflow): ${r.floor.perS} workflows/s; CPU per workflow: temporal ${r.floor.cpuSecondsPerWorkflow.temporal ?? 'not measured (not the bench\'s own server)'} s, SDK ${r.floor.cpuSecondsPerWorkflow.sdk} s`,
     );
   }
+  if (r.announce) lines.push('', ...formatAnnounce(r.announce));
   if (r.latency) {
     lines.push(
       '',

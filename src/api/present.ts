@@ -18,7 +18,7 @@ export function presentSubmission(
   redeliveries: RedeliveryRecord[] = [],
 ) {
   const latest = attempts.at(-1);
-  const live = progress && progress.phase !== 'completed' && progress.phase !== 'failed' ? progress : undefined;
+  const live = progress && !FINISHED.includes(progress.phase) ? progress : undefined;
   const status = live ? live.phase : publicStatus(sub.status);
   return {
     id: sub.id,

@@ -271,6 +271,11 @@ export const ConfigSchema = Type.Object(
           description:
             'how long a pull that failed for a transient reason (registry unreachable, 5xx, timeout) is tried again, with backoff, before the attempt ends as infrastructure_error, seconds; at most 300 (the grading activity\'s spare 600 s)',
         }),
+        announceContainerStart: Type.Optional(Type.Boolean({
+          default: true,
+          description:
+            'signal the workflow (`containerStarted`) when a grading\'s container starts, so that its phase, host and start time are known while it runs (the Temporal UI, the status query, a cancel\'s record); costs one workflow task per grading (docs/performance.md); false: the workflow learns them with the result',
+        })),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -150,7 +150,8 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
           new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), config.server.progressQueryTimeoutMs).unref()),
         ]);
         if (!progress) return undefined;
-        // The workflow learns the host when the grading ends; while it runs, the pending activity says.
+        // A grading host with `worker.announceContainerStart` tells the workflow at once; without it (or in a
+        // run started before it) the workflow learns the host when the grading ends: the pending activity says.
         const busy = progress.phase === 'queued' ? gradingInProgress(info.raw) : undefined;
         if (!busy) return progress;
         return {

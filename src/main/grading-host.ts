@@ -50,17 +50,20 @@ export async function startGradingHost(
   if (!config.workerToken) throw new Error('config field "workerToken" (GRADEFLOW_WORKER_TOKEN) is required on a grading host');
   await checkRuntimes(config, opts.docker);
   const connection = await connectWorker(config);
+  const clientConnection = await connectClient(config);
+  // The reaper asks about workflows with it; gradings signal their workflow with it (announce-start.ts).
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const host = await createGradingHost({
     connection,
     config,
     docker: opts.docker,
     submissions: { serverUrl: apiPublicUrl(config), workerToken: config.workerToken },
+    client,
   });
   const unwatchSlots = watchSlots(host.hostId, host.slots);
-  const clientConnection = await connectClient(config);
   const reaper = createReaper({
     docker: opts.docker,
-    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+    client,
     hostId: host.hostId,
     slots: host.slots,
     collectors: host.collectors,

@@ -38,6 +38,13 @@ export interface StartedContainer {
   startedAt: string;
 }
 
+/** What a grading host tells the workflow the moment an attempt's container runs (the `containerStarted` signal). */
+export interface ContainerStartedNotice {
+  attempt: number;
+  hostId: string;
+  startedAt: string;
+}
+
 /** What a grading host answers: the result, or (shutting down) where the still-running container is. */
 export type RunOutcome =
   | { kind: 'graded'; started: StartedContainer; result: GradeResult }

@@ -113,7 +113,8 @@ export interface TaskPriority {
 }
 
 /** The live phase a running workflow reports (`status` query, search attribute); its stored counterpart is SubmissionStatus. */
-export type Phase = 'queued' | 'running' | 'delivering' | 'completed' | 'failed';
+/** `cancelled`: an operator cancelled the run (runs with the `outcome-search-attributes` patch say so). */
+export type Phase = 'queued' | 'running' | 'delivering' | 'completed' | 'failed' | 'cancelled';
 
 /** Answer of the `status` query. */
 export interface SubmissionProgress {

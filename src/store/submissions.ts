@@ -252,8 +252,17 @@ export function createSubmissionStore(db: Db) {
       return true;
     },
 
+    /**
+     * Its attempts, oldest first. An attempt's `deliveredAt` is its delivery's: the first try (recorded with
+     * the result) and the retries (the delivery activity) both write the delivery row, never the attempt's.
+     */
     async attempts(submissionId: string): Promise<AttemptRecord[]> {
-      const rows = await db.query<Row>('SELECT * FROM attempts WHERE submission_id = $1 ORDER BY attempt', [submissionId]);
+      const rows = await db.query<Row>(
+        `SELECT a.*, d.delivered_at FROM attempts a
+           LEFT JOIN deliveries d ON d.submission_id = a.submission_id AND d.attempt = a.attempt
+         WHERE a.submission_id = $1 ORDER BY a.attempt`,
+        [submissionId],
+      );
       return rows.map((r) => ({
         attempt: r.attempt as number,
         host: r.host as string | null,
@@ -262,6 +271,7 @@ export function createSubmissionStore(db: Db) {
           queuedAt: iso(r.queued_at) ?? '',
           ...(iso(r.started_at) ? { startedAt: iso(r.started_at) } : {}),
           ...(iso(r.graded_at) ? { gradedAt: iso(r.graded_at) } : {}),
+          ...(iso(r.delivered_at) ? { deliveredAt: iso(r.delivered_at) } : {}),
         },
         result: r.result as GradeResult,
       }));

@@ -1,8 +1,10 @@
 import os from 'node:os';
+import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import { createHostActivities } from '../activities';
 import type { SubmissionSource } from '../activities/docker/submission-bytes';
+import { createStartAnnouncer } from '../activities/docker/announce-start';
 import { ContainerSlots } from '../activities/docker/container-slots';
 import { fetchGraderFacts } from '../activities/docker/grader-facts';
 import { OutputCollectors } from '../activities/docker/output-collectors';
@@ -15,6 +17,8 @@ export interface GradingHostDeps {
   config: GradeflowConfig;
   docker: Dockerode;
   submissions: SubmissionSource;
+  /** The host's Temporal client: a grading signals its workflow through it when its container starts (`worker.announceContainerStart`). */
+  client?: Client;
 }
 
 export interface GradingHost {
@@ -49,6 +53,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     pullRetrySeconds: config.worker.pullRetrySeconds,
     archiveLimits: config.archives,
     graderFacts: (spec, signal) => fetchGraderFacts(deps.submissions, spec.submissionId, signal),
+    ...(deps.client && config.worker.announceContainerStart !== false ? { announceStart: createStartAnnouncer(deps.client) } : {}),
   });
   const common = {
     connection: deps.connection,

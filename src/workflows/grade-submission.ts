@@ -8,9 +8,14 @@ import { Attempts } from './attempts';
 import { Deliveries, deliveryRequest } from './delivery';
 import { CANCELLED } from './failures';
 import { gradeInContainer, gradingSpec } from './grading';
-import { regradeSignal, statusQuery } from './messages';
+import { containerStartedSignal, regradeSignal, statusQuery } from './messages';
 import { attemptPriority } from './priority';
 import { Progress } from './progress';
+
+/** Patches (docs/ARCHITECTURE.md, "Changing workflow code safely"): the `containerStarted` signal's phase change. */
+const PATCH_CONTAINER_STARTED = 'container-started-signal';
+/** The outcome search attributes when a result is recorded, and the `cancelled` phase. */
+const PATCH_OUTCOME = 'outcome-search-attributes';
 
 /** A run's state: its attempts and regrade requests, what it reports, and its callbacks. */
 interface Run {
@@ -46,6 +51,11 @@ export async function gradeSubmissionWorkflow(input: GradeSubmissionInput): Prom
     run.progress.regradeRequested();
   });
   setHandler(statusQuery, () => run.progress.state);
+  // The grading host says the container runs: the phase and host change now, not when the grading ends.
+  // Runs started before this patch (or replayed from such a history) ignore the notice.
+  setHandler(containerStartedSignal, (notice) => {
+    if (run.progress.isNews(notice) && patched(PATCH_CONTAINER_STARTED)) run.progress.running(notice);
+  });
   try {
     await gradeUntilNothingPending(run);
   } catch (err) {
@@ -81,6 +91,7 @@ async function gradeUntilNothingPending(run: Run): Promise<void> {
         }
       }
       attempts.recorded = attempt;
+      if (patched(PATCH_OUTCOME)) progress.recorded(attempt, result);
       if (request && first) deliveries.start(request, first);
     }
     if (!deliveries.inFlight) return;
@@ -129,6 +140,10 @@ function recordResult(
 function recordCancellation(run: Run): Promise<void> {
   const { input, attempts, progress } = run;
   const attempt = attempts.current;
+  if (patched(PATCH_OUTCOME)) {
+    if (attempts.unrecorded) progress.recorded(attempt, CANCELLED);
+    progress.setPhase('cancelled');
+  }
   return CancellationScope.nonCancellable(() =>
     storeWriteProxy(`attempt ${attempt}: record cancellation`).recordCancellation({
       submissionId: input.submissionId,

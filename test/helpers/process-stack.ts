@@ -20,8 +20,8 @@ export interface ProcessStack {
   temporalAddress: string;
   /** PIDs of gradeflow's own processes, by role. */
   pids(): Record<string, number>;
-  /** (Re)start the grading host with this many slots. */
-  startWorker(slots: number): Promise<void>;
+  /** (Re)start the grading host with this many slots (`announceContainerStart`: the worker setting, default on). */
+  startWorker(slots: number, opts?: { announceContainerStart?: boolean }): Promise<void>;
   /** Freeze (SIGSTOP) or thaw (SIGCONT) the grading host, e.g. to measure the API as if grading ran elsewhere. */
   pauseWorker(paused: boolean): void;
   stop(): Promise<void>;
@@ -158,12 +158,20 @@ export async function startProcessStack(opts: ProcessStackOptions = {}): Promise
           ...(postgres ? { database: postgres.pid } : {}),
         };
       },
-      async startWorker(slots: number) {
+      async startWorker(slots: number, workerOpts: { announceContainerStart?: boolean } = {}) {
         if (worker && worker.exitCode === null) {
           worker.kill('SIGTERM');
           await new Promise((r) => worker!.once('exit', r));
         }
-        worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info' }, 'grading host polling');
+        // The bench's A/B of the containerStarted signal: the worker reads a copy of the config with it off.
+        const extra: Record<string, string> = {};
+        if (workerOpts.announceContainerStart === false) {
+          const off = path.join(dir, 'config-announce-off.json');
+          const config = JSON.parse(readFileSync(configFile, 'utf8')) as { worker?: object };
+          writeFileSync(off, JSON.stringify({ ...config, worker: { ...config.worker, announceContainerStart: false } }));
+          extra.GRADEFLOW_CONFIG = off;
+        }
+        worker = await launch('worker', { GRADEFLOW_SLOTS: String(slots), GRADEFLOW_LOG_LEVEL: 'info', ...extra }, 'grading host polling');
         opts.placement?.worker(worker.pid!);
       },
       pauseWorker(paused: boolean) {

@@ -12,6 +12,9 @@ import type {
   RunOutcome,
   StartedContainer,
 } from '../../src/shared/activity-contracts';
+import { createStartAnnouncer } from '../../src/activities/docker/announce-start';
+import { SA } from '../../src/shared/search-attributes';
+import { failureResult } from '../../src/shared/failure-result';
 import { regradeSignal, statusQuery } from '../../src/workflows/messages';
 import { createEnv, deferred, graded, runWorkflow, started } from './workflow-env';
 
@@ -58,7 +61,7 @@ function activities(over: object = {}) {
     recordResultAndDeliver: vi.fn(async (r: Record): Promise<FirstDeliveryTry | null> => (r.delivery ? { delivered: true } : null)),
     deliverCallback: vi.fn(async (_req: DeliveryRequest) => ({ status: 200 })),
     recordDeliveryFailure: vi.fn(async (_r: { attempt: number; superseded: boolean; error: string }) => {}),
-    recordCancellation: vi.fn(async (_r: { attempt: number; result?: { reason?: string } }) => {}),
+    recordCancellation: vi.fn(async (_r: { attempt: number; result?: { reason?: string }; host?: string | null; timings?: object }) => {}),
     recordAttemptResult: vi.fn(async () => {}),
     ...over,
   };
@@ -286,5 +289,56 @@ describe('gradeSubmissionWorkflow', () => {
     );
     const bodies = acts.recordResultAndDeliver.mock.calls.map(([r]) => r.delivery?.body);
     expect(bodies).toEqual([expect.objectContaining({ attempt: 2, image: pinned, image_digest: `sha256:${'ab'.repeat(32)}` })]);
+  });
+
+  it('the grading host\'s containerStarted signal makes phase and host running at once (patch container-started-signal); the outcome is a search attribute (patch outcome-search-attributes)', async () => {
+    const finish = deferred();
+    const acts = activities({
+      runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => {
+        const s = started('q', 'host-b');
+        createStartAnnouncer(env.client)(Context.current(), spec.attempt, s);
+        await finish.promise;
+        return { kind: 'graded', started: s, result: failureResult('time_limit_exceeded', 'student', 'over time') };
+      }),
+    });
+    await runWorkflow(env, { name: 'container-started', activities: acts }, async (handle) => {
+      await vi.waitFor(async () => expect(await handle.query(statusQuery)).toMatchObject({ phase: 'running', attempt: 1, host: 'host-b' }), WAIT);
+      expect((await handle.query(statusQuery)).timings.startedAt).toBe('2025-01-01T00:00:00.000Z');
+      await vi.waitFor(async () => {
+        const sa = (await handle.describe()).typedSearchAttributes;
+        expect([sa.get(SA.phase), sa.get(SA.host), sa.get(SA.reason)]).toEqual(['running', 'host-b', undefined]);
+      }, WAIT);
+      finish.resolve();
+      expect(await handle.result()).toMatchObject({ attempts: 1, lastResult: { reason: 'time_limit_exceeded' } });
+      await vi.waitFor(async () => {
+        const sa = (await handle.describe()).typedSearchAttributes;
+        expect([sa.get(SA.phase), sa.get(SA.reason), sa.get(SA.origin)]).toEqual(['completed', 'time_limit_exceeded', 'student']);
+      }, WAIT);
+    });
+    expect(acts.recordResultAndDeliver.mock.calls[0]![0].record).toMatchObject({ attempt: 1, host: 'host-b' });
+  });
+
+  it('a cancel while the container runs records its host and start time; phase cancelled, outcome cancelled (operator)', async () => {
+    const acts = activities({
+      runContainer: vi.fn(async (spec: GradingSpec): Promise<RunOutcome> => {
+        createStartAnnouncer(env.client)(Context.current(), spec.attempt, started('q', 'host-c'));
+        return untilCancelled();
+      }),
+    });
+    await runWorkflow(env, { name: 'cancel-while-running', activities: acts }, async (handle) => {
+      await vi.waitFor(async () => expect(await handle.query(statusQuery)).toMatchObject({ phase: 'running', host: 'host-c' }), WAIT);
+      await handle.cancel();
+      await handle.result().then(() => undefined, () => undefined);
+      await vi.waitFor(async () => {
+        const sa = (await handle.describe()).typedSearchAttributes;
+        expect([sa.get(SA.phase), sa.get(SA.reason), sa.get(SA.origin)]).toEqual(['cancelled', 'cancelled', 'operator']);
+      }, WAIT);
+    });
+    expect(acts.recordCancellation.mock.calls[0]![0]).toMatchObject({
+      attempt: 1,
+      host: 'host-c',
+      timings: { startedAt: '2025-01-01T00:00:00.000Z' },
+      result: { reason: 'cancelled' },
+    });
   });
 });

@@ -18,6 +18,7 @@ import { parseImageReference } from '../../security/image-reference';
 import { imageIdentityProblem } from '../../security/image-policy';
 import type { OutputCollectors } from './output-collectors';
 import type { PullPolicy, RegistryConfig } from '../../config/schema';
+import type { AnnounceStart } from './announce-start';
 import { ensureImage, isPullable, type PullProgress } from './pull-image';
 
 interface HostIdentity {
@@ -41,6 +42,8 @@ export interface LaunchDeps {
   archiveLimits: ArchiveLimits;
   /** What the grader is told about its grading (grader-facts.ts); undefined when nothing is known. */
   graderFacts(spec: GradingSpec, signal?: AbortSignal): Promise<GraderFacts | undefined>;
+  /** Tells the workflow its container started (./announce-start.ts); absent: it learns it with the result. */
+  announceStart?: AnnounceStart;
 }
 
 /** Copy the submission (a file, or an archive's checked entries) into the container's submission directory. */

@@ -35,6 +35,7 @@ export function createRunContainer(deps: LaunchDeps) {
       const host = { hostId: deps.host.hostId, hostQueue: deps.host.hostQueue };
       return { kind: 'graded', started: { ...host, containerId: '', startedAt: new Date().toISOString() }, result };
     }
+    deps.announceStart?.(ctx, spec.attempt, started);
     try {
       return { kind: 'graded', started, result: await superviseContainer(deps, ctx, spec, started) };
     } catch (err) {
