@@ -10,6 +10,7 @@ import { createPlatformAuth } from './auth';
 import type { AppDeps } from './deps';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
+import { registerPlatformRateLimit } from './rate-limit';
 import { registerAssignmentRoutes } from './routes/assignments';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
@@ -134,6 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.addHook('onRequest', async (req) => {
       req.platform = authenticate(req);
     });
+    // Per platform, after its key is known (./rate-limit.ts).
+    await registerPlatformRateLimit(v1);
     registerAssignmentRoutes(v1, deps);
     registerSubmissionRoutes(v1, deps);
     registerRegradeRoutes(v1, deps);

@@ -1,5 +1,5 @@
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
-import { checkCallbackUrl } from '../security/callback-url';
+import { callbackSchemeProblem, checkCallbackUrl } from '../security/callback-url';
 import { parseImageReference } from '../security/image-reference';
 import { imageRules, isImageAllowed } from '../security/image-policy';
 import { reservedParamProblem } from '../security/param-names';
@@ -166,7 +166,7 @@ export async function validateSubmission(
   let callbackUrl: string | undefined;
   if (!isAbsent(raw.callback)) {
     if (typeof raw.callback !== 'string' || raw.callback.length > 2048) throw invalid('callback', 'must be a URL');
-    const problem = await checkCallbackUrl(raw.callback, platform.allowLoopbackCallbacks);
+    const problem = callbackSchemeProblem(raw.callback, platform) ?? (await checkCallbackUrl(raw.callback, platform.allowLoopbackCallbacks));
     if (problem) throw invalid('callback', problem);
     callbackUrl = raw.callback;
   }

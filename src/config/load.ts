@@ -134,6 +134,9 @@ function checkConsistency(config: GradeflowConfig): void {
       if (keys.has(k)) throw new ConfigError(`config field "platforms[${i}].apiKeys": a key is shared with another platform`);
       keys.add(k);
     }
+    if (p.callbackSecret === undefined && p.callbackSecrets === undefined) {
+      throw new ConfigError(`config field "platforms[${i}].callbackSecret" is required (or callbackSecrets, for several)`);
+    }
     try {
       compileImageRules(p.images);
     } catch (err) {

@@ -9,6 +9,7 @@ import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { alive, pause, until } from '../helpers/cluster-process';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { backoffSchedule } from '../helpers/retry-schedule';
 
 /**
  * `gradeflow cluster` as a user runs it: the real CLI as a child process, two Docker daemons each with a
@@ -57,7 +58,7 @@ beforeAll(async () => {
     JSON.stringify({
       workerToken: randomBytes(24).toString('hex'),
       platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: [`127.0.0.1:${registryPort}/gradeflow/example-*`] }],
-      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
+      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000, retrySchedule: backoffSchedule(200, 2000, 600_000) },
       worker: { shutdownGraceSeconds: 5 },
       logLevel: 'warn',
     }),

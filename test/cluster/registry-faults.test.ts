@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { backoffSchedule } from '../helpers/retry-schedule';
 
 /**
  * The cluster's registry is down when a grader image is first needed (`gradeflow cluster`, one grading
@@ -67,7 +68,7 @@ beforeAll(async () => {
       platforms: [
         { id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: [`127.0.0.1:${registryPort}/gradeflow/example-*`] },
       ],
-      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
+      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000, retrySchedule: backoffSchedule(200, 2000, 600_000) },
       worker: { shutdownGraceSeconds: 5, pullRetrySeconds: PULL_RETRY_SECONDS },
       // One more attempt after an infrastructure fault: down past the window ends within two windows.
       infrastructureRetries: 1,

@@ -15,6 +15,7 @@ import { ApiError, invalid } from '../errors';
 import { isAbsent, isPlainObject } from '../fields';
 import { checkImageAllowed, validateSubmission, type RawSubmission, type ValidSubmission } from '../intake';
 import { encodeCursor, parseListQuery } from '../list-query';
+import { checkUnfinishedCap } from '../rate-limit';
 import { presentListedSubmission, presentSubmission } from '../present';
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -208,6 +209,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
     const valid = await validateSubmission(raw, p, deps.config, assignment?.settings);
     valid.image = await pinnedImage(valid.image, deps.config);
+    await checkUnfinishedCap(deps.store, p, valid.workId);
     const id = randomUUID();
     const { submission, created } = await deps.store.create({
       id,
