@@ -55,7 +55,7 @@ const stack = useStack('webhooks', {
     firstTryConcurrency: 8,
     retrySchedule: Array<number>(8).fill(STEP_S),
     retryJitter: JITTER,
-    maxRetryAfterMs: 10_000,
+    maxRetryAfterMs: 60_000,
     clientErrorTries: CLIENT_ERROR_TRIES,
     maxConcurrentDeliveries: 50,
   },
@@ -150,6 +150,18 @@ describe('webhooks per Standard Webhooks', () => {
       expect(done.attempts[0].delivery).toMatchObject({ status: 'delivered', tries: 2, last_status: 204 });
     }
   });
+
+  it('hands a wait longer than the activity can hold to a Temporal retry timer (nextRetryDelay), and still honours it', async () => {
+    // 52 s + the try's 5 s deadline do not fit in the retrying activity's 55 s: it stores next_try_at and ends.
+    scripts.set('/retry-long', [{ status: 503 }, { status: 503, headers: { 'retry-after': '52' } }, { status: 204 }]);
+    const id = await submit('/retry-long', 'rlong');
+    await arrived('/retry-long', 3, 120_000);
+    const g = gaps('/retry-long');
+    console.log(`Retry-After: 52 → next try after ${g[1]} ms (through a Temporal retry timer)`);
+    expect(g[1]).toBeGreaterThanOrEqual(52_000);
+    const done = await waitFor(id, (s) => s.status === 'completed');
+    expect(done.attempts[0].delivery).toMatchObject({ status: 'delivered', tries: 3 });
+  }, 150_000);
 
   it(`tries a receiver that answers 404 exactly ${CLIENT_ERROR_TRIES} times, then gives up and records it`, async () => {
     scripts.set('/missing', [{ status: 404 }]);

@@ -140,13 +140,17 @@ function post(
  * otherwise a retryable failure whose `nextRetryDelay` is the schedule's jittered wait (at least the
  * receiver's Retry-After on 429/502/503/504), also stored as the delivery's `next_try_at`.
  */
-export function createDeliveryTry(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'rules'>) {
+export function createDeliveryTry(
+  deps: Pick<DeliverDeps, 'platforms' | 'store' | 'rules'>,
+  /** Store each failed try's wait as `next_try_at` (the first try: the retries read it); the retrying activity stores it only when it hands the wait to Temporal. */
+  options: { storeWait: boolean } = { storeWait: true },
+) {
   /** After a failed try: its next step as the failure Temporal retries on (or not). */
   const failed = async (req: DeliveryRequest, tryNumber: number, message: string, type: string, answer?: Answer): Promise<never> => {
     if (!deps.rules) throw ApplicationFailure.retryable(message, type);
     const step = nextStep(deps.rules, tryNumber, answer?.status, answer?.retryAfter);
     if ('giveUp' in step) throw ApplicationFailure.nonRetryable(`${message}; ${step.giveUp}`, type);
-    await deps.store.setNextTryAt(req.submissionId, req.attempt, new Date(Date.now() + step.waitMs));
+    if (options.storeWait) await deps.store.setNextTryAt(req.submissionId, req.attempt, new Date(Date.now() + step.waitMs));
     throw ApplicationFailure.create({ message: `${message}; next try in ${step.waitMs} ms`, type, nextRetryDelay: step.waitMs });
   };
 
@@ -251,7 +255,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * next execution then. Without `rules`: one try, Temporal's backoff between.
  */
 export function createDeliverCallback(deps: Pick<DeliverDeps, 'platforms' | 'store' | 'timeoutMs' | 'rules'>) {
-  const deliveryTry = createDeliveryTry(deps);
+  const deliveryTry = createDeliveryTry(deps, { storeWait: false });
   return async function deliverCallback(req: DeliveryRequest): Promise<{ status: number }> {
     const ctx = currentContext();
     const cancel = ctx?.cancellationSignal;
@@ -259,11 +263,14 @@ export function createDeliverCallback(deps: Pick<DeliverDeps, 'platforms' | 'sto
     const beat = ctx ? setInterval(() => ctx.heartbeat(), DELIVERY_HEARTBEAT_MS) : undefined;
     try {
       let lastError = '';
+      // The wait the try before set: read once; within this execution each failed try says its own.
+      let waitMs = deps.rules ? ((await deps.store.deliveryState(req.submissionId, req.attempt))?.nextTryAt?.getTime() ?? 0) - Date.now() : 0;
       for (;;) {
         if (deps.rules) {
-          const waitMs = ((await deps.store.deliveryState(req.submissionId, req.attempt))?.nextTryAt?.getTime() ?? 0) - Date.now();
           if (waitMs > 0) {
             if (Date.now() + waitMs + deps.timeoutMs > budgetEnd) {
+              // The next execution (after Temporal's timer) reads it: a worker that restarts keeps the schedule.
+              await deps.store.setNextTryAt(req.submissionId, req.attempt, new Date(Date.now() + waitMs));
               throw ApplicationFailure.create({
                 message: `${lastError || 'the previous try failed'}; next try due in ${waitMs} ms`,
                 type: ErrorTypes.CallbackDeferred,
@@ -279,6 +286,7 @@ export function createDeliverCallback(deps: Pick<DeliverDeps, 'platforms' | 'sto
           // Given up, refused, cancelled, or no rules to wait by: Temporal takes it from here.
           if (!deps.rules || !(err instanceof ApplicationFailure) || err.nonRetryable) throw err;
           lastError = err.message;
+          waitMs = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : 0;
         }
       }
     } finally {
