@@ -43,7 +43,7 @@ export function createControlActivities(deps: ControlActivityDeps): ControlActiv
 }
 
 /** Activities of the delivery worker (the delivery queue): the callback retries, I/O-bound, many at once. */
-export function createDeliveryActivities(deps: Pick<ControlActivityDeps, 'platforms' | 'store' | 'timeoutMs'>): Pick<ControlActivities, 'deliverCallback'> {
+export function createDeliveryActivities(deps: Pick<ControlActivityDeps, 'platforms' | 'store' | 'timeoutMs' | 'rules'>): Pick<ControlActivities, 'deliverCallback'> {
   return { deliverCallback: createDeliverCallback(deps) };
 }
 

@@ -13,6 +13,7 @@ import type { EventStreams } from './routes/events';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
 import { registerOpenApi } from './openapi';
+import { registerPlatformRateLimit } from './rate-limit';
 import { registerAssignmentRoutes } from './routes/assignments';
 import { registerFlavourRoutes, registerVersionRoutes } from './routes/discovery';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
@@ -168,6 +169,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     v1.addHook('onRequest', async (req) => {
       req.platform = authenticate(req);
     });
+    // Per platform, after its key is known (./rate-limit.ts).
+    await registerPlatformRateLimit(v1);
     registerAssignmentRoutes(v1, deps);
     registerSubmissionRoutes(v1, deps);
     registerRegradeRoutes(v1, deps);

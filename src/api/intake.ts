@@ -1,5 +1,5 @@
 import type { GradeflowConfig, PlatformConfig } from '../config/schema';
-import { checkCallbackUrl } from '../security/callback-url';
+import { callbackSchemeProblem, checkCallbackUrl } from '../security/callback-url';
 import { parseImageReference } from '../security/image-reference';
 import { imageRules, isImageAllowed } from '../security/image-policy';
 import { reservedParamProblem } from '../security/param-names';
@@ -200,7 +200,7 @@ export async function validateSubmission(
 async function checkCallback(value: unknown, platform: PlatformConfig): Promise<string | undefined> {
   if (isAbsent(value)) return undefined;
   if (typeof value !== 'string' || value.length > 2048) throw invalid('callback', 'must be a URL');
-  const problem = await checkCallbackUrl(value, platform.allowLoopbackCallbacks);
+  const problem = callbackSchemeProblem(value, platform) ?? (await checkCallbackUrl(value, platform.allowLoopbackCallbacks));
   if (problem) throw invalid('callback', problem);
   return value;
 }

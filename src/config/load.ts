@@ -143,6 +143,9 @@ function checkConsistency(config: GradeflowConfig): void {
       hookSecrets.add(`${kind}\n${hook.secret}`);
       if (hook.password !== undefined && hook.passwordEnv !== undefined) throw new ConfigError(`config field "${field}": give password or passwordEnv, not both`);
     }
+    if (p.callbackSecret === undefined && p.callbackSecrets === undefined) {
+      throw new ConfigError(`config field "platforms[${i}].callbackSecret" is required (or callbackSecrets, for several)`);
+    }
     try {
       compileImageRules(p.images);
     } catch (err) {

@@ -83,6 +83,11 @@ const GitHookServerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Defaults of a platform's optional limits (the schema fills them in; code reading a PlatformConfig built elsewhere falls back to them). */
+export const PLATFORM_DEFAULTS = { rateLimit: { max: 1200, windowMs: 60000 }, maxUnfinished: 10000 } as const;
+
+const WEBHOOK_SECRET_PATTERN = '^whsec_[A-Za-z0-9+/]+={0,2}$';
+
 const PlatformSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'platform id, appears in workflow ids' }),
@@ -90,7 +95,51 @@ const PlatformSchema = Type.Object(
       minItems: 1,
       description: 'bearer keys; plain, or "sha256:<hex>" of the key so the file holds no usable key',
     }),
-    callbackSecret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', description: 'Standard Webhooks secret' }),
+    callbackSecret: Type.Optional(
+      Type.String({ pattern: WEBHOOK_SECRET_PATTERN, description: 'Standard Webhooks secret (one of callbackSecret, callbackSecrets is required)' }),
+    ),
+    callbackSecrets: Type.Optional(
+      Type.Array(Type.String({ pattern: WEBHOOK_SECRET_PATTERN }), {
+        minItems: 1,
+        maxItems: 10,
+        description:
+          'active Standard Webhooks secrets, for rotation: every callback is signed with each (and with callbackSecret, if set), the webhook-signature header carrying one "v1,<signature>" per secret, space-separated',
+      }),
+    ),
+    callbackHttpsOnly: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'refuse callback URLs that are not https (400 naming "callback" at intake; a try to one is not made)',
+      }),
+    ),
+    rateLimit: Type.Optional(
+      Type.Object(
+        {
+          max: Type.Integer({
+            minimum: 1,
+            maximum: 1000000,
+            default: PLATFORM_DEFAULTS.rateLimit.max,
+            description: "requests this platform's API keys may make per window",
+          }),
+          windowMs: Type.Integer({ minimum: 100, maximum: 86400000, default: PLATFORM_DEFAULTS.rateLimit.windowMs, description: 'the window, ms (1 min)' }),
+        },
+        {
+          additionalProperties: false,
+          default: {},
+          description:
+            'request rate limit of this platform (all /v1 routes, counted per platform, per server process): beyond it, 429 with Retry-After',
+        },
+      ),
+    ),
+    maxUnfinished: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10000000,
+        default: PLATFORM_DEFAULTS.maxUnfinished,
+        description:
+          "this platform's submissions queued, running or delivering at once: a new submission beyond it is refused (429 too_many_unfinished); a repeat of a stored work_id is answered as always",
+      }),
+    ),
     allowLoopbackCallbacks: Type.Boolean({ default: false, description: 'allow callbacks to 127.0.0.0/8 and ::1' }),
     images: Type.Array(Type.String({ minLength: 1, maxLength: 300 }), {
       minItems: 1,
@@ -288,11 +337,15 @@ export const ConfigSchema = Type.Object(
         initialIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'first retry after, ms' }),
         maximumIntervalMs: Type.Integer({ minimum: 10, default: 600000, description: 'longest wait between retries, ms (10 min)' }),
         backoffCoefficient: Type.Number({ minimum: 1, default: 2 }),
-        giveUpAfterMs: Type.Integer({ minimum: 1000, default: 86400000, description: 'stop retrying after, ms (24 h)' }),
+        giveUpAfterMs: Type.Integer({
+          minimum: 1000,
+          default: 345600000,
+          description: 'stop retrying after, ms, whatever the schedule (4 days: past the default schedule\'s 2.8 days and its jitter)',
+        }),
         timeoutMs: Type.Integer({
           minimum: 100,
           maximum: 50000,
-          default: 10000,
+          default: 15000,
           description:
             'hard deadline of one try, ms, from its start to the status line (connect, request, headers; the body is never read); at most 50 s: a try must end within its activity\'s minute',
         }),
@@ -309,6 +362,33 @@ export const ConfigSchema = Type.Object(
           default: 8,
           description:
             'first tries in flight at once per server process (each holds one of the control worker\'s 40 workflow-task slots); beyond it the first try is skipped and the retries deliver at once; 0: never',
+        }),
+        retrySchedule: Type.Array(Type.Number({ minimum: 0, maximum: 172800 }), {
+          minItems: 0,
+          maxItems: 1000,
+          default: [5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000, 36000, 36000],
+          description:
+            'seconds to wait after each failed try before the next (Standard Webhooks / Svix: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h: 12 tries over about 2.8 days); when it runs out the delivery is given up',
+        }),
+        retryJitter: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.2,
+          description: 'each wait of retrySchedule is drawn uniformly within ± this fraction of it (0.2: 5 min becomes 4–6 min)',
+        }),
+        maxRetryAfterMs: Type.Integer({
+          minimum: 0,
+          maximum: 86400000,
+          default: 3600000,
+          description:
+            "a receiver's Retry-After (on 429, 502, 503, 504; seconds or an HTTP date) is honoured up to this, ms (1 h): the next try waits the longer of it and the schedule's step",
+        }),
+        clientErrorTries: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description:
+            'a 3xx (redirects are not followed) or 4xx answer other than 410 and 429 on this try or later gives the delivery up: such a receiver is retried this many tries in all',
         }),
         maxConcurrentDeliveries: Type.Integer({
           minimum: 1,

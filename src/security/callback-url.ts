@@ -155,3 +155,12 @@ export function guardedLookup(allowLoopback: boolean): LookupFunction {
     });
   };
 }
+
+/**
+ * The platform's `callbackHttpsOnly`: an http callback URL is refused (at intake, 400 naming `callback`;
+ * at delivery, not attempted). Returns the problem, or undefined.
+ */
+export function callbackSchemeProblem(raw: string, platform: { callbackHttpsOnly?: boolean | undefined }): string | undefined {
+  if (!platform.callbackHttpsOnly) return undefined;
+  return /^https:\/\//i.test(raw) ? undefined : 'must be an https URL (this platform accepts https callbacks only)';
+}

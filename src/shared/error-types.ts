@@ -24,6 +24,8 @@ export const ErrorTypes = {
   CallbackUnreachable: 'CallbackUnreachable',
   /** The receiver answered, but not with a 2xx (nor 410). Retried. */
   CallbackNotAccepted: 'CallbackNotAccepted',
+  /** The delivery's next try is not due yet (its schedule's wait, or the receiver's Retry-After): no try made; retried when due. */
+  CallbackDeferred: 'CallbackDeferred',
   /** The container vanished while we were waiting for it (removed by hand, daemon restarted). */
   ContainerLost: 'ContainerLost',
   /**

@@ -196,6 +196,22 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
         WHERE pruned_at IS NULL AND status IN ('completed', 'failed', 'cancelled');
     `,
   },
+  {
+    id: 11,
+    name: 'webhooks: when a delivery may be tried next; callback URLs gone (410); unfinished submissions per platform',
+    sql: `
+      ALTER TABLE deliveries ADD COLUMN next_try_at timestamptz;
+      CREATE TABLE callback_gone (
+        platform_id   text NOT NULL,
+        url           text NOT NULL,
+        submission_id uuid,
+        gone_at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (platform_id, url)
+      );
+      CREATE INDEX submissions_unfinished_platform ON submissions (platform_id)
+        WHERE status IN ('received', 'queued', 'running', 'delivering');
+    `,
+  },
 ];
 
 /** Bring the schema up to date. Serialized by an advisory lock so that several servers can start at once. */

@@ -57,13 +57,15 @@ export function createRedeliveryStore(db: Db) {
     },
 
     /** One try of a redelivery: delivered, or still pending with why. */
-    async recordRedeliveryTry(submissionId: string, n: number, outcome: { delivered: boolean; status?: number; error?: string }): Promise<void> {
-      await db.query(
+    /** One try of it; resolves with its number (1 for the first), which the retry rules count by. */
+    async recordRedeliveryTry(submissionId: string, n: number, outcome: { delivered: boolean; status?: number; error?: string }): Promise<number> {
+      const rows = await db.query<{ tries: number }>(
         `UPDATE redeliveries SET tries = tries + 1, status = CASE WHEN $3 THEN 'delivered' ELSE status END,
            last_status = $4, last_error = $5, delivered_at = COALESCE(delivered_at, CASE WHEN $3 THEN now() END), updated_at = now()
-         WHERE submission_id = $1 AND n = $2`,
+         WHERE submission_id = $1 AND n = $2 RETURNING tries`,
         [submissionId, n, outcome.delivered, outcome.status ?? null, outcome.error ?? null],
       );
+      return rows[0]?.tries ?? 1;
     },
 
     /** Its retries ended without the receiver accepting it. */

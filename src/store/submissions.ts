@@ -4,6 +4,7 @@ import { createAttemptNumbers } from './attempt-numbers';
 import type { Db } from './db';
 import { createRedeliveryStore } from './redeliveries';
 import { enterResultFeed } from './results-feed';
+import { createDeliveryRuleStore } from './delivery-rules';
 
 export interface NewSubmission {
   id: string;
@@ -67,7 +68,8 @@ export interface AttemptRecord {
 export interface DeliveryRecord {
   attempt: number;
   webhookId: string;
-  status: 'pending' | 'delivered' | 'failed' | 'superseded';
+  /** `gone`: the receiver answered 410 Gone, or had before to this platform (not attempted). */
+  status: 'pending' | 'delivered' | 'failed' | 'superseded' | 'gone';
   tries: number;
   lastStatus: number | null;
   lastError: string | null;
@@ -286,17 +288,18 @@ export function createSubmissionStore(db: Db) {
       submissionId: string,
       attempt: number,
       webhookId: string,
-      outcome: { delivered: boolean; status?: number; error?: string },
+      outcome: { delivered: boolean; status?: number; error?: string; gone?: boolean },
       statusIfDelivered?: SubmissionStatus,
-    ): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.query(
+    ): Promise<number> {
+      return db.transaction(async (tx) => {
+        const counted = await tx.query<{ tries: number }>(
           `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, tries, last_status, last_error, delivered_at)
            VALUES ($1,$2,$3,$4,1,$5,$6, CASE WHEN $4 = 'delivered' THEN now() END)
            ON CONFLICT (submission_id, attempt) DO UPDATE SET tries = deliveries.tries + 1, status = EXCLUDED.status,
              last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
-             delivered_at = COALESCE(deliveries.delivered_at, EXCLUDED.delivered_at), updated_at = now()`,
-          [submissionId, attempt, webhookId, outcome.delivered ? 'delivered' : 'pending', outcome.status ?? null, outcome.error ?? null],
+             delivered_at = COALESCE(deliveries.delivered_at, EXCLUDED.delivered_at), updated_at = now()
+           RETURNING tries`,
+          [submissionId, attempt, webhookId, outcome.delivered ? 'delivered' : outcome.gone ? 'gone' : 'pending', outcome.status ?? null, outcome.error ?? null],
         );
         if (outcome.delivered) {
           let status = statusIfDelivered;
@@ -309,6 +312,8 @@ export function createSubmissionStore(db: Db) {
           }
           await tx.query(`UPDATE submissions SET updated_at = now(), status = $3 WHERE id = $1 AND attempts = $2`, [submissionId, attempt, status]);
         }
+        // Which try of this delivery this was (1: the first), for the retry schedule.
+        return counted[0]?.tries ?? 1;
       });
     },
 
@@ -328,7 +333,9 @@ export function createSubmissionStore(db: Db) {
         await tx.query(
           `INSERT INTO deliveries (submission_id, attempt, webhook_id, status, last_error)
            VALUES ($1, $2, '', $3, $4)
-           ON CONFLICT (submission_id, attempt) DO UPDATE SET status = EXCLUDED.status, last_error = EXCLUDED.last_error,
+           ON CONFLICT (submission_id, attempt) DO UPDATE SET
+             status = CASE WHEN deliveries.status = 'gone' AND EXCLUDED.status = 'failed' THEN 'gone' ELSE EXCLUDED.status END,
+             last_error = CASE WHEN deliveries.status = 'gone' AND EXCLUDED.status = 'failed' THEN deliveries.last_error ELSE EXCLUDED.last_error END,
              updated_at = now()`,
           [submissionId, attempt, superseded ? 'superseded' : 'failed', error],
         );
@@ -382,6 +389,9 @@ export function createSubmissionStore(db: Db) {
 
     /** An attempt number for a run's grading, never one used before (./attempt-numbers.ts). */
     allocateAttempt: createAttemptNumbers(db).allocate,
+
+    // Webhook rules' state: next try, URLs gone, unfinished count (./delivery-rules.ts).
+    ...createDeliveryRuleStore(db),
 
     /** Cheap liveness probe for /healthz. */
     async ping(): Promise<void> {

@@ -32,6 +32,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
         platforms: new Map(config.platforms.map((p) => [p.id, p])),
         store: deps.store,
         timeoutMs: config.callbacks.timeoutMs,
+        rules: config.callbacks,
         firstTryTimeoutMs: config.callbacks.firstTryTimeoutMs,
         firstTryConcurrency: config.callbacks.firstTryConcurrency,
       }),
@@ -57,6 +58,7 @@ export async function createDeliveryWorker(deps: Pick<ControlWorkerDeps, 'connec
       platforms: new Map(config.platforms.map((p) => [p.id, p])),
       store: deps.store,
       timeoutMs: config.callbacks.timeoutMs,
+      rules: config.callbacks,
     }),
     maxConcurrentActivityTaskExecutions: config.callbacks.maxConcurrentDeliveries,
     // A try heartbeats every second while it lasts (DELIVERY_HEARTBEAT_MS), so that a cancelled delivery

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SCRIPT_RUNNER } from '../helpers/images';
 import { useReceiver, useStack } from '../helpers/hooks';
 import { startReceiver } from '../helpers/receiver';
+import { backoffSchedule } from '../helpers/retry-schedule';
 import { b64file, leftoverContainers, startStack } from '../helpers/stack';
 
 /**
@@ -21,6 +22,9 @@ const ORDINARY = 5;
 // Work ids (and so workflow ids) unique to this run: every test file shares one Temporal namespace.
 const RUN = randomBytes(3).toString('hex');
 
+/** The retry rules: the backoff these tests were written for (1 s doubling to 4 s, 10 min), not the three-day default. */
+const RECEIVER_RULES = { retrySchedule: backoffSchedule(1000, 4000, 600_000), retryJitter: 0.2, maxRetryAfterMs: 3_600_000, clientErrorTries: 3 };
+
 const stack = useStack('receivers', {
   callbacks: {
     initialIntervalMs: 1000,
@@ -30,6 +34,7 @@ const stack = useStack('receivers', {
     timeoutMs: TIMEOUT_MS,
     firstTryTimeoutMs: FIRST_TRY_MS,
     firstTryConcurrency: FIRST_TRY_CONCURRENCY,
+    ...RECEIVER_RULES,
     maxConcurrentDeliveries: 200,
   },
 });
@@ -193,6 +198,10 @@ describe('a cancelled delivery', () => {
         timeoutMs: 20_000,
         firstTryTimeoutMs: 1000,
         firstTryConcurrency: 8,
+        retrySchedule: backoffSchedule(500, 1000, 120_000),
+        retryJitter: 0.2,
+        maxRetryAfterMs: 3_600_000,
+        clientErrorTries: 3,
         maxConcurrentDeliveries: 10,
       },
     });

@@ -9,6 +9,7 @@ import { controlSocket, requestRestart, type Role } from '../../src/cluster/supe
 import { freePort } from '../../src/setup/free-port';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { startReceiver, type Receiver } from './receiver';
+import { backoffSchedule } from './retry-schedule';
 
 /**
  * `gradeflow cluster` as a user runs it, for tests and the bench: the real CLI as a child process (its
@@ -161,7 +162,7 @@ export async function startClusterProcess(o: ClusterProcessOptions = {}) {
     JSON.stringify({
       workerToken: randomBytes(24).toString('hex'),
       platforms: [{ id: 'test', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: [`${registry}/gradeflow/example-*`] }],
-      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
+      callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000, retrySchedule: backoffSchedule(200, 2000, 600_000) },
       worker: { shutdownGraceSeconds: 5 },
       logLevel: 'warn',
       ...o.config,

@@ -9,6 +9,7 @@ import { postgresBinDir, startTempPostgres, type TempPostgres } from '../../src/
 import { ensureTemporalCli } from '../../src/setup/temporal-cli';
 import { startDevServer, type DevServer } from '../../src/setup/temporal-dev-server';
 import { BENCH_LIMITS } from './limits';
+import { backoffSchedule } from './retry-schedule';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
 
@@ -114,7 +115,7 @@ export async function startProcessStack(opts: ProcessStackOptions = {}): Promise
         flavours: { default: BENCH_LIMITS },
         platforms: [{ id: 'bench', apiKeys: [apiKey], callbackSecret: secret, allowLoopbackCallbacks: true, images: ['gradeflow-bench/*'] }],
         api: { maxFileBytes: 1048576 },
-        callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000 },
+        callbacks: { initialIntervalMs: 200, maximumIntervalMs: 2000, retrySchedule: backoffSchedule(200, 2000, 600_000) },
       }),
     );
     const env = {

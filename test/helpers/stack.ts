@@ -11,6 +11,7 @@ import type { GradeflowConfig } from '../../src/config/schema';
 import { createLogger } from '../../src/logging';
 import { startGradingHost, type RunningGradingHost } from '../../src/main/grading-host';
 import { STACK_LIMITS } from './limits';
+import { backoffSchedule } from './retry-schedule';
 import type { Receiver } from './receiver';
 
 export const docker = new Dockerode();
@@ -97,6 +98,10 @@ export async function startStack(name: string, overrides: Partial<GradeflowConfi
       timeoutMs: 5000,
       firstTryTimeoutMs: 2000,
       firstTryConcurrency: 8,
+      retrySchedule: backoffSchedule(200, 1000, 120_000),
+      retryJitter: 0.2,
+      maxRetryAfterMs: 3_600_000,
+      clientErrorTries: 3,
       maxConcurrentDeliveries: 200,
     },
     logLevel: 'silent',

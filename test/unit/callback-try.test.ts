@@ -62,7 +62,10 @@ function fixture() {
   const store = {
     recordDeliveryTry: async (_s: string, _a: number, _id: string, outcome: { delivered: boolean; status?: number; error?: string }) => {
       tries.push(outcome);
+      return tries.length;
     },
+    // No URL is gone here (the 410 rules: test/e2e/webhook-rules.test.ts).
+    callbackGoneAt: async () => undefined,
   } as unknown as SubmissionStore;
   const platform: PlatformConfig = {
     id: 'p',

@@ -29,6 +29,7 @@ import {
   SubmissionSchema,
 } from '../schemas/submission';
 import { bodyValidatedByHandler } from '../schemas/validation';
+import { checkUnfinishedCap } from '../rate-limit';
 import { presentListedSubmission, presentSubmission } from '../present';
 import { submissionsAccepted } from '../../metrics/server-metrics';
 
@@ -268,6 +269,7 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     const assignment = typeof raw.assignment_id === 'string' && raw.assignment_id !== '' ? await deps.assignments.get(p.id, raw.assignment_id) : undefined;
     const valid = await validateSubmission(raw, p, deps.config, assignment?.settings, problems);
     valid.image = await pinnedImage(valid.image, deps.config);
+    await checkUnfinishedCap(deps.store, p, valid.workId);
     const id = randomUUID();
     const { submission, created } = await deps.store.create({
       id,
