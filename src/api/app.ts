@@ -11,6 +11,7 @@ import type { AppDeps } from './deps';
 import { isDatabaseUnavailable } from '../store/database-unavailable';
 import { ApiError } from './errors';
 import { registerAssignmentRoutes } from './routes/assignments';
+import { registerCodecRoutes } from './routes/codec';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
 import { registerHealthRoutes } from './routes/health';
@@ -141,5 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   registerGraderFactsRoutes(app, deps);
+  // Operators (the Temporal UI and CLI), with an operator token: POST /codec/encode, /codec/decode.
+  await registerCodecRoutes(app, deps);
   return app;
 }

@@ -8,6 +8,7 @@ import { createGradingHost } from '../workers/host-workers';
 import { createReaper, type Reaper } from '../workers/reaper';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
 import { installRuntime } from '../workers/runtime';
+import { dataConverterFromConfig } from '../security/payload-keys';
 
 export interface RunningGradingHost {
   hostId: string;
@@ -58,7 +59,7 @@ export async function startGradingHost(
   const clientConnection = await connectClient(config);
   const reaper = createReaper({
     docker: opts.docker,
-    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: dataConverterFromConfig(config) }),
     hostId: host.hostId,
     slots: host.slots,
     collectors: host.collectors,
