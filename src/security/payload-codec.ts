@@ -46,12 +46,13 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     }
   }
 
+  // Synchronous work; a throw inside the executor becomes the promise's rejection.
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((p) => this.encrypt(p)));
+    return new Promise((resolve) => resolve(payloads.map((p) => this.encrypt(p))));
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((p) => this.decrypt(p)));
+    return new Promise((resolve) => resolve(payloads.map((p) => this.decrypt(p))));
   }
 
   private encrypt(payload: Payload): Payload {
