@@ -115,7 +115,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   app.addHook('onResponse', async (req, reply) => {
-    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // A codec endpoint's token in the path (/codec/t/<token>/decode) is never logged.
+    const url = req.url.replace(/^\/codec\/t\/[^/]+/, '/codec/t/<token>');
+    const line = { method: req.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 500) req.log.error(line, 'answered');
     else if (reply.statusCode >= 400) req.log.info(line, 'answered');
     else req.log.debug(line, 'answered');

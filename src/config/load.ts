@@ -106,10 +106,11 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
 /** The payload key, codec endpoint token and UI origins from the environment (one of each: the cluster and compose set them). */
 function applyPrivacyEnv(raw: Record<string, unknown>, temporal: Record<string, unknown>, env: Env): void {
   const keys = temporal.payloadKeys;
-  if (env.GRADEFLOW_PAYLOAD_KEY && (keys === undefined || (Array.isArray(keys) && keys.length === 0))) {
-    // The key stays in the environment; the config names the variable only.
-    temporal.payloadKeys = [{ id: env.GRADEFLOW_PAYLOAD_KEY_ID || 'default', keyEnv: 'GRADEFLOW_PAYLOAD_KEY', current: true }];
-  }
+  const noKeys = keys === undefined || (Array.isArray(keys) && keys.length === 0);
+  const id = env.GRADEFLOW_PAYLOAD_KEY_ID || 'default';
+  // The key stays in the environment (or its file); the config names where only.
+  if (noKeys && env.GRADEFLOW_PAYLOAD_KEY) temporal.payloadKeys = [{ id, keyEnv: 'GRADEFLOW_PAYLOAD_KEY', current: true }];
+  else if (noKeys && env.GRADEFLOW_PAYLOAD_KEY_FILE) temporal.payloadKeys = [{ id, keyFile: env.GRADEFLOW_PAYLOAD_KEY_FILE, current: true }];
   if (env.GRADEFLOW_CODEC_TOKEN || env.GRADEFLOW_CODEC_CORS_ORIGINS) {
     const codec = section(raw, 'codecServer');
     if (env.GRADEFLOW_CODEC_TOKEN) codec.tokens = [...((codec.tokens as string[] | undefined) ?? []), env.GRADEFLOW_CODEC_TOKEN];

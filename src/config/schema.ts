@@ -151,7 +151,7 @@ export const ConfigSchema = Type.Object(
           Type.Array(PayloadKeySchema, {
             default: [],
             description:
-              'AES-256-GCM keys of the payload codec (every client and worker): with any, workflow inputs, results, signals, queries and summaries are stored encrypted in Temporal; the other keys still decrypt what they encrypted (rotation). GRADEFLOW_PAYLOAD_KEY (+ GRADEFLOW_PAYLOAD_KEY_ID) adds one when the list is empty',
+              'AES-256-GCM keys of the payload codec (every client and worker): with any, workflow inputs, results, signals, queries and summaries are stored encrypted in Temporal; the other keys still decrypt what they encrypted (rotation). GRADEFLOW_PAYLOAD_KEY or GRADEFLOW_PAYLOAD_KEY_FILE (+ GRADEFLOW_PAYLOAD_KEY_ID) adds one when the list is empty',
           }),
         ),
       },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { GradeflowConfig } from '../config/schema';
 
 /** What a hashed student id starts with, so a reader of the Temporal UI knows it is not the id itself. */
-export const STUDENT_HASH_PREFIX = 'sh_';
+const STUDENT_HASH_PREFIX = 'sh_';
 /** Hex characters kept of the HMAC: 96 bits, no collision among any course's students. */
 const HASH_HEX_CHARS = 24;
 const MIN_KEY_CHARS = 16;

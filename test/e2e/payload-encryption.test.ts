@@ -206,6 +206,11 @@ describe('payloads encrypted in Temporal, decoded by the codec endpoint', () => 
     expect(await elsewhere.json()).toMatchObject({ error: { code: 'namespace_not_served', field: 'X-Namespace' } });
     const bad = await codecCall('decode', { payloads: [{ data: 'not base64!' }] }, { authorization: `Bearer ${TOKEN}` });
     expect(bad.status).toBe(400);
+    // A UI without SSO sends no Authorization: its endpoint carries the token in the path.
+    const inPath = await codecCall(`t/${TOKEN}/decode`, one, { origin: UI_ORIGIN });
+    expect(inPath.status).toBe(200);
+    expect(inPath.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect((await codecCall('t/not-the-operator-token/decode', one)).status).toBe(403);
 
     const preflight = (origin: string) =>
       fetch(`${stack.server.url}/codec/decode`, {

@@ -16,7 +16,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const keyA = { id: 'a', key: randomBytes(32) };
 const keyB = { id: 'b', key: randomBytes(32) };
 const plain = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
-const text = (p: Payload) => Buffer.from(p.data ?? []).toString();
 const meta = (p: Payload, k: string) => Buffer.from(p.metadata?.[k] ?? []).toString();
 
 describe('AES-256-GCM payload codec', () => {

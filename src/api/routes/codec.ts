@@ -32,6 +32,8 @@ const Headers = Type.Object({
   'x-namespace': Type.Optional(Type.String({ description: 'the Temporal namespace the payloads belong to (sent by the UI)' })),
 });
 
+const TokenParams = Type.Object({ token: Type.String({ description: 'an operator token (codecServer.tokens), for a UI that cannot send headers' }) });
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function bytes(text: string, field: string): Buffer {
@@ -56,11 +58,11 @@ function toJson(p: Payload): PayloadsBody['payloads'][number] {
 /** Operator tokens are held as SHA-256 digests; the config gives them plain or as "sha256:<hex>". */
 function createOperatorAuth(tokens: readonly string[]) {
   const digests = tokens.map((t) => Buffer.from(t.startsWith('sha256:') ? t.slice(7).toLowerCase() : sha256(t)));
-  return (req: FastifyRequest): void => {
+  return (req: FastifyRequest, pathToken: string | undefined): void => {
     const header = req.headers.authorization;
-    if (!header) throw new ApiError(401, 'unauthorized', 'send "Authorization: Bearer <operator token>" (codecServer.tokens)');
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const presented = Buffer.from(sha256(token ?? header));
+    if (!header && !pathToken) throw new ApiError(401, 'unauthorized', 'send "Authorization: Bearer <operator token>" (codecServer.tokens)');
+    const token = header ? (/^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? header) : pathToken!;
+    const presented = Buffer.from(sha256(token));
     // Every token is compared, in constant time, whichever matches.
     const known = digests.reduce((found, d) => (d.length === presented.length && timingSafeEqual(d, presented)) || found, false);
     if (!known) throw new ApiError(403, 'forbidden', 'this token may not use the codec endpoint');
@@ -100,26 +102,26 @@ export async function registerCodecRoutes(app: FastifyInstance, deps: { config: 
           body: PayloadsBody,
           response: { 200: PayloadsBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
         };
-        scope.post<{ Body: PayloadsBody }>(
-          `/${name}`,
-          { schema },
-          async (req) => {
-            if (!enabled) throw new ApiError(404, 'codec_endpoint_off', 'the codec endpoint is off: set temporal.payloadKeys and codecServer.tokens');
-            authorize(req);
-            const namespace = req.headers['x-namespace'];
-            if (typeof namespace === 'string' && namespace !== '' && namespace !== config.temporal.namespace) {
-              throw new ApiError(403, 'namespace_not_served', `this endpoint serves namespace "${config.temporal.namespace}" only`, 'X-Namespace');
-            }
-            const payloads = req.body.payloads.map(fromJson);
-            try {
-              const out = name === 'encode' ? await codec!.encode(payloads) : await codec!.decode(payloads);
-              return { payloads: out.map(toJson) };
-            } catch (err) {
-              if (err instanceof PayloadDecryptionError) throw new ApiError(422, 'undecodable_payload', err.message, 'payloads');
-              throw err;
-            }
-          },
-        );
+        const handler = async (req: FastifyRequest<{ Body: PayloadsBody; Params: { token?: string } }>) => {
+          if (!enabled) throw new ApiError(404, 'codec_endpoint_off', 'the codec endpoint is off: set temporal.payloadKeys and codecServer.tokens');
+          authorize(req, req.params.token);
+          const namespace = req.headers['x-namespace'];
+          if (typeof namespace === 'string' && namespace !== '' && namespace !== config.temporal.namespace) {
+            throw new ApiError(403, 'namespace_not_served', `this endpoint serves namespace "${config.temporal.namespace}" only`, 'X-Namespace');
+          }
+          const payloads = req.body.payloads.map(fromJson);
+          try {
+            const out = name === 'encode' ? await codec!.encode(payloads) : await codec!.decode(payloads);
+            return { payloads: out.map(toJson) };
+          } catch (err) {
+            if (err instanceof PayloadDecryptionError) throw new ApiError(422, 'undecodable_payload', err.message, 'payloads');
+            throw err;
+          }
+        };
+        scope.post(`/${name}`, { schema }, handler);
+        // The token in the path, for a Temporal UI that sends no Authorization header (no SSO): the endpoint
+        // it is given is `<api>/codec/t/<token>`; the request log shows this path without the token.
+        scope.post(`/t/:token/${name}`, { schema: { ...schema, params: TokenParams } }, handler);
       };
       route('decode', 'Decode (decrypt) Temporal payloads');
       route('encode', 'Encode (encrypt) Temporal payloads');
