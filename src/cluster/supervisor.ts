@@ -11,7 +11,7 @@ import { startPostgres, type TempPostgres } from '../setup/postgres';
 import { startRegistry, type RegistryAuth, type RunningRegistry } from '../setup/registry';
 import { pushGraderImages } from './images';
 import { fileSize, killAndWait, logHas, pause, pidAlive, spawnLogged, unmountIfMounted, waitReady } from './processes';
-import { clusterPrivacyEnv, clusterSecretFiles } from './privacy-secrets';
+import { generatedPrivacyEnv, generatedSecretFiles } from '../privacy/generated-secrets';
 import { startTemporal, temporalLogFile, type ClusterTemporal } from './temporal';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
@@ -93,7 +93,7 @@ export class ClusterSupervisor {
     this.logs = path.join(o.dir, 'logs');
     this.workerToken = o.config.workerToken ?? randomBytes(24).toString('base64url');
     this.registryAuth = { username: 'gradeflow-cluster', password: randomBytes(18).toString('base64url') };
-    this.privacyEnv = clusterPrivacyEnv(o.dir, o.config);
+    this.privacyEnv = generatedPrivacyEnv(o.dir, o.config, 'cluster');
   }
 
   /**
@@ -215,7 +215,7 @@ export class ClusterSupervisor {
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_NAMESPACE: this.o.config.temporal.namespace,
       GRADEFLOW_WORKER_TOKEN: this.workerToken,
-      // The payload key and codec token (./privacy-secrets.ts): by environment, never in a config file.
+      // The payload key and codec token (src/privacy/generated-secrets.ts): by environment, never in a config file.
       ...this.privacyEnv,
       ...extra,
     };
@@ -512,7 +512,7 @@ export class ClusterSupervisor {
       supervisorPid: process.pid,
       logs: this.logs,
       // Where the Temporal UI or CLI decodes payloads (--codec-endpoint), and the file with the token it needs.
-      codec: { endpoints: this.servers.map((s) => `${s.url}/codec`), tokenFile: this.privacyEnv.GRADEFLOW_CODEC_TOKEN ? clusterSecretFiles(this.o.dir).codecToken : null },
+      codec: { endpoints: this.servers.map((s) => `${s.url}/codec`), tokenFile: this.privacyEnv.GRADEFLOW_CODEC_TOKEN ? generatedSecretFiles(this.o.dir).codecToken : null },
       processes: {
         postgres: this.postgres.pid ?? null,
         temporal: this.temporal.pid ?? null,
