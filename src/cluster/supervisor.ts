@@ -71,7 +71,7 @@ export class ClusterSupervisor {
   private readonly workerToken: string;
   /** The registry's htpasswd account: servers resolve tags and hosts pull with it. */
   private readonly registryAuth: RegistryAuth;
-  /** GRADEFLOW_PAYLOAD_KEY and GRADEFLOW_CODEC_TOKEN for servers and hosts, generated once into the cluster's directory. */
+  /** GRADEFLOW_PAYLOAD_KEY_FILE and GRADEFLOW_CODEC_TOKEN for servers and hosts, generated once into the cluster's directory. */
   private readonly privacyEnv: Record<string, string>;
   private postgresUrl = '';
   private temporalAddress = '';

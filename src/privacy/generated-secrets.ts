@@ -21,15 +21,16 @@ function kept(file: string, make: () => string): string {
 
 /**
  * What `gradeflow cluster` gives its servers and grading hosts (and `gradeflow dev` itself) so that Temporal
- * holds only encrypted payloads: one AES-256 payload key (GRADEFLOW_PAYLOAD_KEY, id `keyId`) and an operator
- * token for the codec endpoint (GRADEFLOW_CODEC_TOKEN), each generated once into `dir` and passed by
- * environment, never in a config file. A config with its own keys or tokens keeps them.
+ * holds only encrypted payloads: one AES-256 payload key (its file's path in GRADEFLOW_PAYLOAD_KEY_FILE, id
+ * `keyId`) and an operator token for the codec endpoint (GRADEFLOW_CODEC_TOKEN), each generated once into
+ * `dir` and passed by environment, never in a config file. A config with its own keys or tokens keeps them.
  */
 export function generatedPrivacyEnv(dir: string, config: GradeflowConfig, keyId: string): Record<string, string> {
   const files = generatedSecretFiles(dir);
   const env: Record<string, string> = {};
   if ((config.temporal.payloadKeys ?? []).length === 0) {
-    env.GRADEFLOW_PAYLOAD_KEY = kept(files.payloadKey, () => randomBytes(32).toString('base64'));
+    kept(files.payloadKey, () => randomBytes(32).toString('base64'));
+    env.GRADEFLOW_PAYLOAD_KEY_FILE = files.payloadKey;
     env.GRADEFLOW_PAYLOAD_KEY_ID = keyId;
   }
   if (config.codecServer.tokens.length === 0) env.GRADEFLOW_CODEC_TOKEN = kept(files.codecToken, () => randomBytes(24).toString('base64url'));
