@@ -12,6 +12,8 @@ export const generatedSecretFiles = (dir: string) => ({
 /** A secret kept in its file: made once (random), read again by a later run in the same directory. */
 function kept(file: string, make: () => string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  // The directory above with the default mode (other parts, e.g. the cluster's PostgreSQL user, traverse it); only `secrets/` is 0700.
+  mkdirSync(path.dirname(path.dirname(file)), { recursive: true });
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const value = make();
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
