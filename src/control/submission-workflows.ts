@@ -4,27 +4,29 @@ import type { Payload, Priority } from '@temporalio/common';
 import type { GradeflowConfig } from '../config/schema';
 import { gradingInProgress } from '../shared/grading-in-progress';
 import { createSearchAttributePrivacy, type SearchAttributePrivacy } from '../privacy/search-attribute-privacy';
-import type { KeywordAttribute } from '../shared/activity-contracts';
 import { SA } from '../shared/search-attributes';
 import type { GradeSubmissionInput, SubmissionProgress } from '../shared/types';
 import type { Submission } from '../store/submissions';
 import { gradeSubmissionWorkflow, regradeSignal, statusQuery } from '../workflows';
 import { workflowInput } from './workflow-input';
 
-const KEYS = new Map(Object.values(SA).map((k) => [k.name, k]));
-
 /** The search attributes a submission's run starts with, rewritten by its platform's privacy settings. */
 function searchAttributes(sub: Submission, privacy: SearchAttributePrivacy): SearchAttributePair[] {
-  const attributes: KeywordAttribute[] = [
-    { name: SA.platform.name, value: sub.platformId },
-    { name: SA.flavour.name, value: sub.flavour },
-    { name: SA.phase.name, value: 'queued' },
+  const pairs: SearchAttributePair[] = [
+    { key: SA.platform, value: sub.platformId },
+    { key: SA.flavour, value: sub.flavour },
+    { key: SA.phase, value: 'queued' },
   ];
-  if (sub.workId) attributes.push({ name: SA.workId.name, value: sub.workId });
-  if (sub.assignmentId) attributes.push({ name: SA.assignment.name, value: sub.assignmentId });
-  if (sub.studentId) attributes.push({ name: SA.student.name, value: sub.studentId });
-  if (sub.courseId) attributes.push({ name: SA.course.name, value: sub.courseId });
-  return privacy(sub.platformId, attributes).map(({ name, value }) => ({ key: KEYS.get(name)!, value }));
+  if (sub.workId) pairs.push({ key: SA.workId, value: sub.workId });
+  if (sub.assignmentId) pairs.push({ key: SA.assignment, value: sub.assignmentId });
+  if (sub.studentId) pairs.push({ key: SA.student, value: sub.studentId });
+  if (sub.courseId) pairs.push({ key: SA.course, value: sub.courseId });
+  // Only the keyword attributes privacy may rewrite (student, work id) go through it; the rest as they are.
+  return pairs.flatMap((p) => {
+    if (p.key !== SA.student && p.key !== SA.workId) return [p];
+    const [kept] = privacy(sub.platformId, [{ name: p.key.name, value: String(p.value) }]);
+    return kept ? [{ key: p.key, value: kept.value } as SearchAttributePair] : [];
+  });
 }
 
 /** The Temporal UI's one-line summary: no student id, no file name (either may name a person). */
