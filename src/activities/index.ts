@@ -11,12 +11,16 @@ import type { RegradeActivities } from '../shared/regrade-contracts';
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { RegradeStore } from '../store/regrades';
 import type { SubmissionStore } from '../store/submissions';
+import type { SearchAttributePrivacy } from '../privacy/search-attribute-privacy';
 
 /** What a grading host's activities use: Docker, its slots and output collectors, the submission source. */
 export type HostActivityDeps = LaunchDeps;
 
 /** What the control and delivery workers' activities use: the platforms, the store, callback deadlines. */
-export type ControlActivityDeps = DeliverDeps;
+export type ControlActivityDeps = DeliverDeps & {
+  /** Rewrites the search attributes a run started without them gets (student id hashed, see src/privacy/). */
+  searchAttributePrivacy?: SearchAttributePrivacy;
+};
 
 /** Activities of a grading host: Docker work, on the flavour queues and this host's own queue. */
 export function createHostActivities(deps: HostActivityDeps): HostActivities {
@@ -31,7 +35,7 @@ export function createHostActivities(deps: HostActivityDeps): HostActivities {
  * started before the delivery queue existed (their input names no delivery queue).
  */
 export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
-  const records = createRecordActivities(deps.store);
+  const records = createRecordActivities(deps.store, deps.searchAttributePrivacy);
   return {
     ...records,
     deliverCallback: createDeliverCallback(deps),

@@ -15,6 +15,7 @@ import { ApiError } from './errors';
 import { registerOpenApi } from './openapi';
 import { registerPlatformRateLimit } from './rate-limit';
 import { registerAssignmentRoutes } from './routes/assignments';
+import { registerCodecRoutes } from './routes/codec';
 import { registerFlavourRoutes, registerVersionRoutes } from './routes/discovery';
 import { registerGraderFactsRoutes } from './routes/grader-facts';
 import { registerFileRoutes } from './routes/files';
@@ -142,8 +143,10 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     }
   });
   app.addHook('onResponse', async (req, reply) => {
-    // The path only: a query string may hold a student id (list filters) or a key sent by mistake.
-    const line = { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // The path only: a query string may hold a student id (list filters) or a key sent by mistake; a codec
+    // endpoint's token in the path (/codec/t/<token>/decode) is never logged.
+    const url = req.url.split('?')[0]!.replace(/^\/codec\/t\/[^/]+/, '/codec/t/<token>');
+    const line = { method: req.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 500) req.log.error(line, 'answered');
     else if (reply.statusCode >= 400) req.log.info(line, 'answered');
     else req.log.debug(line, 'answered');
@@ -184,5 +187,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   // Grading hosts, with the worker token: GET /internal/v1/files/:sha256.
   registerFileRoutes(app, deps);
   registerGraderFactsRoutes(app, deps);
+  // Operators (the Temporal UI and CLI), with an operator token: POST /codec/encode, /codec/decode.
+  await registerCodecRoutes(app, deps);
   return app;
 }

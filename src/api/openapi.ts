@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { CallbackBodySchema, GradeResultSchema } from '../results/result-schema';
-import { ErrorSchema, FieldProblemSchema, OPTIONAL_BODY, PLATFORM_KEY, publicSecurity, TAGS, WORKER_TOKEN } from './schemas/common';
+import { ErrorSchema, FieldProblemSchema, OPERATOR_TOKEN, OPTIONAL_BODY, PLATFORM_KEY, publicSecurity, TAGS, WORKER_TOKEN } from './schemas/common';
 import { AssignmentSchema } from './schemas/assignment';
 import { FlavourSchema } from './schemas/discovery';
 import { RegradeProgressSchema } from './schemas/regrade';
@@ -63,6 +63,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         securitySchemes: {
           [PLATFORM_KEY]: { type: 'http', scheme: 'bearer', description: "a platform's API key (`platforms[].apiKeys`)" },
           [WORKER_TOKEN]: { type: 'http', scheme: 'bearer', description: "the grading hosts' worker token (`workerToken`)" },
+          [OPERATOR_TOKEN]: { type: 'http', scheme: 'bearer', description: 'an operator token of the codec endpoint (`codecServer.tokens`); or in the path, /codec/t/{token}/…' },
         },
       },
       tags: [
@@ -71,6 +72,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: TAGS.regrades, description: 'assignment regrades in progress' },
         { name: TAGS.discovery, description: 'what this server offers: flavours, versions, schemas, this document' },
         { name: TAGS.internal, description: 'for grading hosts, with the worker token' },
+        { name: 'codec', description: "Temporal's codec server protocol, for operators (the Temporal UI and CLI decode encrypted payloads)" },
       ],
       webhooks: {
         result: {

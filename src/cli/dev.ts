@@ -9,6 +9,7 @@ import { PROJECT_ROOT, say } from '../setup/paths';
 import { ensureTemporalCli } from '../setup/temporal-cli';
 import { startDevServer, type DevServer } from '../setup/temporal-dev-server';
 import { startGradingHost } from '../main/grading-host';
+import { generatedPrivacyEnv } from '../privacy/generated-secrets';
 import { ensureDemoConfig } from './demo-config';
 import { onShutdown } from './processes';
 
@@ -21,7 +22,18 @@ export async function runDev(): Promise<void> {
     demo = ensureDemoConfig(loadConfig(env).dataDir);
     env.GRADEFLOW_CONFIG = demo.file;
   }
-  const config = loadConfig(env);
+  let config = loadConfig(env);
+  let uiCodecEndpoint: string | undefined;
+  if (!config.temporal.address) {
+    // npm start: payloads encrypted with a key kept in the data dir (docs/operations.md, "Privacy"), and the
+    // dev server's UI decodes them through this server's codec endpoint (token in the path: the UI sends none).
+    const ui = [`http://127.0.0.1:${config.temporal.uiPort}`, `http://localhost:${config.temporal.uiPort}`];
+    if (config.codecServer.corsOrigins.length === 0) env.GRADEFLOW_CODEC_CORS_ORIGINS = ui.join(',');
+    Object.assign(env, generatedPrivacyEnv(path.join(config.dataDir, 'dev'), config, 'dev'));
+    config = loadConfig(env);
+    const token = env.GRADEFLOW_CODEC_TOKEN;
+    if (token && config.api.port !== 0) uiCodecEndpoint = `http://127.0.0.1:${config.api.port}/codec/t/${token}`;
+  }
   // One process: the server and its grading host share a token made now when the file has none.
   config.workerToken ??= randomBytes(24).toString('base64url');
   say(`config ${path.relative(process.cwd(), env.GRADEFLOW_CONFIG) || env.GRADEFLOW_CONFIG} is valid; starting…`);
@@ -40,6 +52,7 @@ export async function runDev(): Promise<void> {
       namespace: config.temporal.namespace,
       dbFile: path.join(config.dataDir, 'temporal.db'),
       logFile: path.join(config.dataDir, 'temporal.log'),
+      ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
     });
   }
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -65,6 +78,7 @@ export async function runDev(): Promise<void> {
     `  API          ${server.url}   (health: ${server.url}/healthz)`,
     ...(devServer ? [`  Temporal UI  ${devServer.uiUrl}`] : [`  Temporal     ${config.temporal.address}`]),
     `  grading host ${host.hostId} (${config.worker.slots} slots)`,
+    ...(uiCodecEndpoint ? [`  payloads     encrypted in Temporal; the UI decodes them through ${server.url}/codec`] : []),
   ];
   if (demo) {
     lines.push(

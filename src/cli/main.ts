@@ -5,6 +5,7 @@ import { runServer, runWorker } from './processes';
 import { runPrune, type PruneCliOptions } from './prune';
 import { runRegrade, type RegradeCliOptions } from './regrade';
 import { writeSchemas } from './schemas';
+import { runStudentHash } from './student-hash';
 import { runSetup } from './setup';
 import { runTry, type TryCliOptions } from './try';
 
@@ -108,5 +109,17 @@ program
   .command('schemas')
   .description('write the JSON Schemas generated from the code into schemas/ (after changing a result type)')
   .action(() => writeSchemas());
+
+program
+  .command('student-hash <platform> <student_id>')
+  .description("print the value the Temporal UI's GradeflowStudent search attribute holds for a student (a keyed hash by default), and the query that finds their gradings")
+  .option('--json', 'print {platform, student_hash, query} as JSON')
+  .action((platform: string, studentId: string, opts: { json?: boolean }) => {
+    try {
+      runStudentHash(platform, studentId, opts);
+    } catch (err) {
+      fail(err);
+    }
+  });
 
 program.parseAsync(process.argv).catch(fail);

@@ -11,6 +11,7 @@ import { startPostgres, type TempPostgres } from '../setup/postgres';
 import { startRegistry, type RegistryAuth, type RunningRegistry } from '../setup/registry';
 import { pushGraderImages } from './images';
 import { fileSize, killAndWait, logHas, pause, pidAlive, spawnLogged, unmountIfMounted, waitReady } from './processes';
+import { generatedPrivacyEnv, generatedSecretFiles } from '../privacy/generated-secrets';
 import { startTemporal, temporalLogFile, type ClusterTemporal } from './temporal';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'gradeflow.js');
@@ -70,6 +71,8 @@ export class ClusterSupervisor {
   private readonly workerToken: string;
   /** The registry's htpasswd account: servers resolve tags and hosts pull with it. */
   private readonly registryAuth: RegistryAuth;
+  /** GRADEFLOW_PAYLOAD_KEY_FILE and GRADEFLOW_CODEC_TOKEN for servers and hosts, generated once into the cluster's directory. */
+  private readonly privacyEnv: Record<string, string>;
   private postgresUrl = '';
   private temporalAddress = '';
   private ports = { api: [] as number[], temporal: 0, postgres: 0, registry: 0, health: [] as number[] };
@@ -90,6 +93,7 @@ export class ClusterSupervisor {
     this.logs = path.join(o.dir, 'logs');
     this.workerToken = o.config.workerToken ?? randomBytes(24).toString('base64url');
     this.registryAuth = { username: 'gradeflow-cluster', password: randomBytes(18).toString('base64url') };
+    this.privacyEnv = generatedPrivacyEnv(o.dir, o.config, 'cluster');
   }
 
   /**
@@ -211,6 +215,8 @@ export class ClusterSupervisor {
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_NAMESPACE: this.o.config.temporal.namespace,
       GRADEFLOW_WORKER_TOKEN: this.workerToken,
+      // The payload key and codec token (src/privacy/generated-secrets.ts): by environment, never in a config file.
+      ...this.privacyEnv,
       ...extra,
     };
   }
@@ -505,6 +511,8 @@ export class ClusterSupervisor {
       control: controlSocket(this.o.dir),
       supervisorPid: process.pid,
       logs: this.logs,
+      // Where the Temporal UI or CLI decodes payloads (--codec-endpoint), and the file with the token it needs.
+      codec: { endpoints: this.servers.map((s) => `${s.url}/codec`), tokenFile: this.privacyEnv.GRADEFLOW_CODEC_TOKEN ? generatedSecretFiles(this.o.dir).codecToken : null },
       processes: {
         postgres: this.postgres.pid ?? null,
         temporal: this.temporal.pid ?? null,

@@ -100,6 +100,24 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
   const slots = intFromEnv(env, 'GRADEFLOW_SLOTS');
   if (slots !== undefined) worker.slots = slots;
   if (env.GRADEFLOW_LOG_LEVEL) raw.logLevel = env.GRADEFLOW_LOG_LEVEL;
+  applyPrivacyEnv(raw, temporal, env);
+}
+
+/** The payload key, codec endpoint token and UI origins from the environment (one of each: the cluster and compose set them). */
+function applyPrivacyEnv(raw: Record<string, unknown>, temporal: Record<string, unknown>, env: Env): void {
+  const keys = temporal.payloadKeys;
+  const noKeys = keys === undefined || (Array.isArray(keys) && keys.length === 0);
+  const id = env.GRADEFLOW_PAYLOAD_KEY_ID || 'default';
+  // The key stays in the environment (or its file); the config names where only.
+  if (noKeys && env.GRADEFLOW_PAYLOAD_KEY) temporal.payloadKeys = [{ id, keyEnv: 'GRADEFLOW_PAYLOAD_KEY', current: true }];
+  else if (noKeys && env.GRADEFLOW_PAYLOAD_KEY_FILE) temporal.payloadKeys = [{ id, keyFile: env.GRADEFLOW_PAYLOAD_KEY_FILE, current: true }];
+  if (env.GRADEFLOW_CODEC_TOKEN || env.GRADEFLOW_CODEC_CORS_ORIGINS) {
+    const codec = section(raw, 'codecServer');
+    if (env.GRADEFLOW_CODEC_TOKEN) codec.tokens = [...((codec.tokens as string[] | undefined) ?? []), env.GRADEFLOW_CODEC_TOKEN];
+    if (env.GRADEFLOW_CODEC_CORS_ORIGINS) {
+      codec.corsOrigins = env.GRADEFLOW_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    }
+  }
 }
 
 /** Names the failing field the way a person writes it: `platforms[0].callbackSecret`. */
@@ -168,8 +186,27 @@ function checkConsistency(config: GradeflowConfig): void {
       throw new ConfigError(`config field "registries[${i}].username" is required with a password`);
     }
   });
+  checkPayloadKeys(config.temporal.payloadKeys ?? []);
   for (const f of config.worker.flavours ?? []) {
     if (!config.flavours[f]) throw new ConfigError(`config field "worker.flavours": unknown flavour "${f}"`);
+  }
+}
+
+function checkPayloadKeys(keys: NonNullable<GradeflowConfig['temporal']['payloadKeys']>): void {
+  const ids = new Set<string>();
+  keys.forEach((k, i) => {
+    if (ids.has(k.id)) throw new ConfigError(`config field "temporal.payloadKeys[${i}].id": key id "${k.id}" is listed twice`);
+    ids.add(k.id);
+    if ((k.keyEnv === undefined) === (k.keyFile === undefined)) {
+      throw new ConfigError(`config field "temporal.payloadKeys[${i}]": give keyEnv or keyFile, one of them`);
+    }
+  });
+  const current = keys.filter((k) => k.current).length;
+  if (keys.length > 1 && current !== 1) {
+    throw new ConfigError(`config field "temporal.payloadKeys": exactly one key must be "current": true (found ${current})`);
+  }
+  if (keys.length === 1 && keys[0]!.current === false) {
+    throw new ConfigError('config field "temporal.payloadKeys[0].current": the only key is the current one');
   }
 }
 

@@ -49,6 +49,23 @@ const RegistrySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const PayloadKeySchema = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,64}$',
+      description: 'key id, written beside each payload it encrypts (metadata encryption-key-id); never give another key the same id',
+    }),
+    keyEnv: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the key: 32 random bytes in base64 (`openssl rand -base64 32`)' }),
+    ),
+    keyFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the key (32 bytes in base64), readable by gradeflow only (mode 0600)' })),
+    current: Type.Optional(
+      Type.Boolean({ description: 'new payloads are encrypted with this key; exactly one key is current (a single key is current by itself)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** A git server whose push webhooks grade commits (docs/git-hooks.md). */
 const GitHookServerSchema = Type.Object(
   {
@@ -147,6 +164,16 @@ const PlatformSchema = Type.Object(
         'grader images this platform may run (required): repository patterns ("gradeflow/example-*", ' +
         '"registry.example.edu:5000/cs101/*"; "*" alone: any repository) and digests ("sha256:<64 hex>")',
     }),
+    studentIds: Type.Optional(Type.Union([Type.Literal('hashed'), Type.Literal('plain')], {
+      default: 'hashed',
+      description:
+        'what the GradeflowStudent search attribute holds: "hashed" (a keyed hash of the student id, see privacy.studentHashKeyEnv; `gradeflow student-hash` prints it) or "plain" (the id itself: visible to anyone who can list workflows)',
+    })),
+    workflowIds: Type.Optional(Type.Union([Type.Literal('work_id'), Type.Literal('gradeflow_id')], {
+      default: 'work_id',
+      description:
+        'what names a submission\'s workflow: "work_id" (submission/<platform>/w/<work_id>, and the GradeflowWorkId search attribute) or "gradeflow_id" (submission/<platform>/id/<gradeflow id>, no GradeflowWorkId): choose it when work_ids may carry personal data',
+    })),
     fairnessWeight: Type.Optional(
       Type.Number({
         minimum: 0.001,
@@ -220,6 +247,13 @@ export const ConfigSchema = Type.Object(
         ),
         apiKey: Type.Optional(
           Type.String({ minLength: 1, description: 'sent as "Authorization: Bearer <key>" on every call (Temporal Cloud API keys); implies TLS' }),
+        ),
+        payloadKeys: Type.Optional(
+          Type.Array(PayloadKeySchema, {
+            default: [],
+            description:
+              'AES-256-GCM keys of the payload codec (every client and worker): with any, workflow inputs, results, signals, queries and summaries are stored encrypted in Temporal; the other keys still decrypt what they encrypted (rotation). GRADEFLOW_PAYLOAD_KEY or GRADEFLOW_PAYLOAD_KEY_FILE (+ GRADEFLOW_PAYLOAD_KEY_ID) adds one when the list is empty',
+          }),
         ),
       },
       { additionalProperties: false, default: {} },
@@ -464,6 +498,32 @@ export const ConfigSchema = Type.Object(
           default: 4,
           description: 'priority of a regrade that names none: below live work, so a bulk regrade waits for new submissions',
         }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    codecServer: Type.Object(
+      {
+        tokens: Type.Array(Type.String({ minLength: 16 }), {
+          default: [],
+          description:
+            'operator tokens the codec endpoint (POST /codec/encode, /codec/decode) accepts as "Authorization: Bearer <token>"; plain or "sha256:<hex>"; none: the endpoint is off. GRADEFLOW_CODEC_TOKEN adds one',
+        }),
+        corsOrigins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }), {
+          default: [],
+          description: 'Temporal UI origins allowed to call the codec endpoint from a browser, with credentials, e.g. "http://localhost:8233"',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    privacy: Type.Object(
+      {
+        studentHashKeyEnv: Type.String({
+          pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+          default: 'GRADEFLOW_STUDENT_HASH_KEY',
+          description:
+            'environment variable holding the key of the student-id hash (HMAC-SHA256), any text of 16 or more characters; unset: a key derived from workerToken',
+        }),
+        studentHashKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the student-id hash key instead (mode 0600)' })),
       },
       { additionalProperties: false, default: {} },
     ),

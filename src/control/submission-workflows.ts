@@ -1,15 +1,17 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import type { Priority } from '@temporalio/common';
+import type { Payload, Priority } from '@temporalio/common';
 import type { GradeflowConfig } from '../config/schema';
 import { gradingInProgress } from '../shared/grading-in-progress';
+import { createSearchAttributePrivacy, type SearchAttributePrivacy } from '../privacy/search-attribute-privacy';
 import { SA } from '../shared/search-attributes';
 import type { GradeSubmissionInput, SubmissionProgress } from '../shared/types';
 import type { Submission } from '../store/submissions';
 import { gradeSubmissionWorkflow, regradeSignal, statusQuery } from '../workflows';
 import { workflowInput } from './workflow-input';
 
-function searchAttributes(sub: Submission): SearchAttributePair[] {
+/** The search attributes a submission's run starts with, rewritten by its platform's privacy settings. */
+function searchAttributes(sub: Submission, privacy: SearchAttributePrivacy): SearchAttributePair[] {
   const pairs: SearchAttributePair[] = [
     { key: SA.platform, value: sub.platformId },
     { key: SA.flavour, value: sub.flavour },
@@ -19,12 +21,18 @@ function searchAttributes(sub: Submission): SearchAttributePair[] {
   if (sub.assignmentId) pairs.push({ key: SA.assignment, value: sub.assignmentId });
   if (sub.studentId) pairs.push({ key: SA.student, value: sub.studentId });
   if (sub.courseId) pairs.push({ key: SA.course, value: sub.courseId });
-  return pairs;
+  // Only the keyword attributes privacy may rewrite (student, work id) go through it; the rest as they are.
+  return pairs.flatMap((p) => {
+    if (p.key !== SA.student && p.key !== SA.workId) return [p];
+    const [kept] = privacy(sub.platformId, [{ name: p.key.name, value: String(p.value) }]);
+    return kept ? [{ key: p.key, value: kept.value } as SearchAttributePair] : [];
+  });
 }
 
+/** The Temporal UI's one-line summary: no student id, no file name (either may name a person). */
 function summary(sub: Submission): string {
-  const who = [sub.courseId, sub.assignmentId, sub.studentId].filter(Boolean).join(' / ');
-  return `Grade ${sub.file.name} with ${sub.image}${who ? ` (${who})` : ''}`;
+  const what = [sub.courseId, sub.assignmentId].filter(Boolean).join(' / ');
+  return `Grade with ${sub.image}${what ? ` (${what})` : ''}`;
 }
 
 /**
@@ -54,7 +62,11 @@ export async function workflowOwner(client: Client, namespace: string, workflowI
   const payload = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) return undefined;
   try {
-    const input = client.options.loadedDataConverter.payloadConverter.fromPayload<unknown>(payload);
+    // Through the payload codecs first (an encrypted input), in reverse order as the SDK decodes.
+    const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+    let decoded: Payload = payload;
+    for (const codec of [...payloadCodecs].reverse()) decoded = (await codec.decode([decoded]))[0] ?? decoded;
+    const input = payloadConverter.fromPayload<unknown>(decoded);
     const id = typeof input === 'object' && input !== null ? (input as { submissionId?: unknown }).submissionId : undefined;
     return typeof id === 'string' ? id : undefined;
   } catch {
@@ -78,6 +90,7 @@ export interface RegradeOptions {
 
 /** The submissions' workflows in Temporal: start one, ask it to regrade, read its progress. */
 export function createSubmissionWorkflows(client: Client, config: GradeflowConfig) {
+  const privacy = createSearchAttributePrivacy(config);
   return {
     /**
      * Idempotent: a second call for the same submission neither fails nor grades twice. A workflow id
@@ -97,7 +110,7 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           requestEagerStart: true,
           priority: runPriority(input),
-          typedSearchAttributes: searchAttributes(sub),
+          typedSearchAttributes: searchAttributes(sub, privacy),
           staticSummary: summary(sub),
           staticDetails: `submission \`${sub.id}\` · platform \`${sub.platformId}\` · flavour \`${sub.flavour}\``,
         });
@@ -132,7 +145,7 @@ export function createSubmissionWorkflows(client: Client, config: GradeflowConfi
         signalArgs: [{ requestedBy, ...options, priority }],
         priority: runPriority(input),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: searchAttributes(sub),
+        typedSearchAttributes: searchAttributes(sub, privacy),
         staticSummary: `Regrade: ${summary(sub)}`,
       });
     },

@@ -9,6 +9,7 @@ import { createReaper, type Reaper } from '../workers/reaper';
 import { connectClient, connectWorker } from '../shared/temporal-connection';
 import { installRuntime } from '../workers/runtime';
 import { watchSlots } from '../metrics/host-metrics';
+import { dataConverterFromConfig } from '../security/payload-keys';
 
 export interface RunningGradingHost {
   hostId: string;
@@ -52,7 +53,7 @@ export async function startGradingHost(
   const connection = await connectWorker(config);
   const clientConnection = await connectClient(config);
   // The reaper asks about workflows with it; gradings signal their workflow with it (announce-start.ts).
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: dataConverterFromConfig(config) });
   const host = await createGradingHost({
     connection,
     config,

@@ -28,6 +28,7 @@ import { installRuntime } from '../workers/runtime';
 import { useEventLogger } from '../metrics/event-log';
 import { serverRegistry } from '../metrics/server-metrics';
 import { startMetricsServer } from '../metrics/metrics-server';
+import { dataConverterFromConfig } from '../security/payload-keys';
 
 export interface RunningServer {
   url: string;
@@ -66,14 +67,16 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
   if (applied.length) log.info({ applied }, 'database migrated');
   const store = createSubmissionStore(db);
 
+  // Every client and worker encrypts payloads when keys are configured (temporal.payloadKeys).
+  const dataConverter = dataConverterFromConfig(config);
   const connection = await connectClient(config);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   if (config.temporal.address) await ensureSearchAttributes(connection, config.temporal.namespace);
 
   // The workflows' client shares the control worker's connection: a workflow it starts can be handed to
   // that worker in the start's own response (eager start), saving a round trip per submission.
   const workerConnection = await connectWorker(config);
-  const workflows = createSubmissionWorkflows(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config);
+  const workflows = createSubmissionWorkflows(new Client({ connection: workerConnection, namespace: config.temporal.namespace, dataConverter }), config);
   // Starts make sure the workflow is the submission's own (rows of the old id scheme may share one).
   const owned = createOwnedStarts({ workflows, store, log });
   const regradeStore = createRegradeStore(db);
@@ -99,7 +102,7 @@ export async function startServer(config: GradeflowConfig, opts: ServerOptions):
     store,
     assignments: createAssignmentStore(db),
     search: createSubmissionSearch(db),
-    regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace }), config, regradeStore),
+    regrades: createAssignmentRegrades(new Client({ connection: workerConnection, namespace: config.temporal.namespace, dataConverter }), config, regradeStore),
     graderFacts: createGraderFactsStore(db),
     gitHooks,
     workflows,

@@ -35,6 +35,8 @@ export interface DevServerOptions {
   headless?: boolean;
   /** Its own process group: a Ctrl-C meant for the parent does not reach it (the parent stops it in order). */
   detached?: boolean;
+  /** The codec endpoint the UI's browser decodes payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 export function portAnswers(port: number): Promise<boolean> {
@@ -96,6 +98,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     '--log-level', 'warn',
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(o.headless ? ['--headless'] : []),
+    ...(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : []),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
     // Task-queue priority and fairness keys (off by default in Server 1.32), as on the real server.
     ...MATCHING_DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),

@@ -2,6 +2,8 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import { createControlActivities, createDeliveryActivities, createRegradeActivities } from '../activities';
 import { DELIVERY_HEARTBEAT_MS } from '../activities/callback/deliver-callback';
 import type { GradeflowConfig } from '../config/schema';
+import { createSearchAttributePrivacy } from '../privacy/search-attribute-privacy';
+import { dataConverterFromConfig } from '../security/payload-keys';
 import { controlQueue, deliveryQueue } from '../shared/task-queues';
 import type { OwnedStarts } from '../control/workflow-ownership';
 import type { RegradeStore } from '../store/regrades';
@@ -26,6 +28,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: controlQueue(config.temporal.taskQueuePrefix),
+    dataConverter: dataConverterFromConfig(config),
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: {
       ...createControlActivities({
@@ -35,6 +38,7 @@ export async function createControlWorker(deps: ControlWorkerDeps): Promise<Work
         rules: config.callbacks,
         firstTryTimeoutMs: config.callbacks.firstTryTimeoutMs,
         firstTryConcurrency: config.callbacks.firstTryConcurrency,
+        searchAttributePrivacy: createSearchAttributePrivacy(config),
       }),
       ...createRegradeActivities({ regrades: deps.regrades, store: deps.store, owned: deps.owned }),
     },
@@ -54,6 +58,7 @@ export async function createDeliveryWorker(deps: Pick<ControlWorkerDeps, 'connec
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: deliveryQueue(config.temporal.taskQueuePrefix),
+    dataConverter: dataConverterFromConfig(config),
     activities: createDeliveryActivities({
       platforms: new Map(config.platforms.map((p) => [p.id, p])),
       store: deps.store,

@@ -9,6 +9,7 @@ import { ContainerSlots } from '../activities/docker/container-slots';
 import { fetchGraderFacts } from '../activities/docker/grader-facts';
 import { OutputCollectors } from '../activities/docker/output-collectors';
 import type { GradeflowConfig } from '../config/schema';
+import { dataConverterFromConfig } from '../security/payload-keys';
 import { flavourQueue, hostQueue } from '../shared/task-queues';
 import { workerIdentity } from '../shared/worker-identity';
 
@@ -59,6 +60,7 @@ export async function createGradingHost(deps: GradingHostDeps): Promise<GradingH
     connection: deps.connection,
     identity: workerIdentity(hostId, process.pid),
     namespace: config.temporal.namespace,
+    dataConverter: dataConverterFromConfig(config),
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
     enableNonLocalActivities: true,
   } as const;

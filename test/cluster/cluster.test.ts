@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,16 @@ describe('gradeflow cluster --hosts 2 --servers 2', () => {
     expect(new Set(pids).size).toBe(9);
     for (const pid of pids) expect(alive(pid), String(pid)).toBe(true);
     for (const url of state.api) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // Payloads are encrypted with a generated key (0600); each server's codec endpoint answers its token only.
+    expect(state.codec.endpoints).toEqual(state.api.map((u) => `${u}/codec`));
+    expect(statSync(path.join(path.dirname(state.codec.tokenFile!), 'payload-key')).mode & 0o777).toBe(0o600);
+    const token = readFileSync(state.codec.tokenFile!, 'utf8').trim();
+    for (const endpoint of state.codec.endpoints) {
+      const decode = (authorization?: string) =>
+        fetch(`${endpoint}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: '{"payloads":[]}' });
+      expect((await decode(`Bearer ${token}`)).status).toBe(200);
+      expect((await decode()).status).toBe(401);
+    }
     for (const h of state.processes.hosts) {
       const res = await fetch(h.healthUrl);
       expect(res.status).toBe(200);

@@ -34,6 +34,8 @@ export interface ClusterState {
     hosts: Array<{ hostId: string; dockerHost: string; healthUrl: string; dockerdPid: number; workerPid: number; dockerdUp: boolean; workerUp: boolean }>;
   };
   down: string[];
+  /** The servers' codec endpoints and the operator token's file (the cluster generates both). */
+  codec: { endpoints: string[]; tokenFile: string | null };
 }
 
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

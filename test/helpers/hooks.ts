@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
 import { afterAll, beforeAll } from 'vitest';
 import type { GradeflowConfig } from '../../src/config/schema';
+import { dataConverterFromConfig } from '../../src/security/payload-keys';
 import { connectClient } from '../../src/shared/temporal-connection';
 import { startProcessStack, type ProcessStack, type ProcessStackOptions } from './process-stack';
 import { startReceiver, type Receiver, type ReceiverOptions } from './receiver';
@@ -64,7 +65,8 @@ export function useTemporalClient(stack: Stack): Client {
     'Temporal client',
     async () => {
       connection = await connectClient(stack.config);
-      return new Client({ connection });
+      // With the stack's payload codec, if it has keys (as gradeflow's own clients).
+      return new Client({ connection, dataConverter: dataConverterFromConfig(stack.config) });
     },
     () => connection?.close(),
   );

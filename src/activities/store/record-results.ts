@@ -12,6 +12,8 @@ import { ErrorTypes } from '../../shared/error-types';
 import { STATUS_UNDELIVERED } from '../../shared/status';
 import { deliveryEnded, gradingRecorded } from '../../metrics/grading-outcomes';
 import type { SubmissionStore } from '../../store/submissions';
+import type { SearchAttributePrivacy } from '../../privacy/search-attribute-privacy';
+import { SA } from '../../shared/search-attributes';
 
 /** The workflow run this activity works for (undefined outside an activity, e.g. a unit test). */
 function callingRun(): string | undefined {
@@ -23,11 +25,14 @@ function callingRun(): string | undefined {
 }
 
 /** Activities (control queue) that write a workflow's outcomes to the record of truth. Idempotent. */
-export function createRecordActivities(store: SubmissionStore) {
+export function createRecordActivities(store: SubmissionStore, privacy?: SearchAttributePrivacy) {
   return {
     /** An attempt number for the calling run's grading (src/store/attempt-numbers.ts). */
     async allocateAttempt(r: AttemptAllocationRequest): Promise<AttemptAllocation> {
-      return store.allocateAttempt(r);
+      const allocation = await store.allocateAttempt(r);
+      const platformId = allocation.searchAttributes.find((a) => a.name === SA.platform.name)?.value;
+      if (!privacy || platformId === undefined) return allocation;
+      return { ...allocation, searchAttributes: privacy(platformId, allocation.searchAttributes) };
     },
     /**
      * Record an attempt's result under its number, unless another run recorded that number (a run reset

@@ -274,7 +274,8 @@ export function registerSubmissionRoutes(v1: FastifyInstance, deps: SubmissionDe
     const { submission, created } = await deps.store.create({
       id,
       platformId: p.id,
-      workflowId: submissionWorkflowId(p.id, { id, workId: valid.workId }),
+      // A platform whose work_ids may carry names has its workflows named by gradeflow's id (privacy).
+      workflowId: submissionWorkflowId(p.id, { id, workId: p.workflowIds === 'gradeflow_id' ? null : valid.workId }),
       ...valid,
     });
     if (!created && !sameSubmission(submission, valid)) {

@@ -3,10 +3,12 @@ import { Type, type TSchema } from '@sinclair/typebox';
 /** The security scheme names the OpenAPI document declares (src/api/openapi.ts). */
 export const PLATFORM_KEY = 'platformKey';
 export const WORKER_TOKEN = 'workerToken';
+export const OPERATOR_TOKEN = 'operatorToken';
 
-/** Route `security` values: a platform's API key, the grading hosts' worker token, or none. */
+/** Route `security` values: a platform's API key, the grading hosts' worker token, an operator's codec token, or none. */
 export const platformSecurity = [{ [PLATFORM_KEY]: [] }];
 export const workerSecurity = [{ [WORKER_TOKEN]: [] }];
+export const operatorSecurity = [{ [OPERATOR_TOKEN]: [] }];
 export const publicSecurity: Array<Record<string, string[]>> = [];
 
 /**
