@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection, Client } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { ensureChromium } from '../../src/setup/chromium';
 import { PROJECT_ROOT } from '../../src/setup/paths';
 import { openBrowser, runQuery, shoot, type Shot } from './capture';
@@ -29,8 +29,11 @@ export async function takeScreenshots(
   const browser = await openBrowser(chromium);
   const connection = await Connection.connect({ address: stack.temporalAddress });
   try {
-    const client = new Client({ connection });
-    const runId = async (workflowId: string): Promise<string> => (await client.workflow.getHandle(workflowId).describe()).runId;
+    // The raw service call: a describe through a Client would decode the memo, which a payload key encrypts.
+    const runId = async (workflowId: string): Promise<string> => {
+      const { workflowExecutionInfo } = await connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+      return workflowExecutionInfo!.execution!.runId!;
+    };
     const s = await gradeAssignment(stack, log);
     const shots: Shot[] = [];
     const query = `GradeflowAssignment="${s.assignment}"`;
