@@ -53,7 +53,7 @@ export function createSubmissionActions(deps: {
                 platformId: sub.platformId,
                 attempt: latest.attempt,
                 url: sub.callbackUrl,
-                body: callbackBody({ submissionId: sub.id, ...(sub.workId ? { workId: sub.workId } : {}) }, latest.attempt, latest.result),
+                body: callbackBody({ submissionId: sub.id, ...(sub.workId ? { workId: sub.workId } : {}) }, latest.attempt, latest.result, latest.image),
                 redelivery: n,
               },
               callbackPolicy: input.callbackPolicy,

@@ -27,9 +27,12 @@ const UNIQUE_VIOLATION = '23505';
 export function createRedeliveryStore(db: Db) {
   return {
     /** The latest graded result (a cancellation's unfinished attempt is not one), or undefined. */
-    async latestResult(submissionId: string): Promise<{ attempt: number; result: GradeResult } | undefined> {
-      const rows = await db.query<{ attempt: number; result: GradeResult }>(
-        'SELECT attempt, result FROM attempts WHERE submission_id = $1 AND graded_at IS NOT NULL ORDER BY attempt DESC LIMIT 1',
+    /** The latest graded attempt's result, and the image that graded it (rows from before attempts kept it: the submission's). */
+    async latestResult(submissionId: string): Promise<{ attempt: number; result: GradeResult; image: string } | undefined> {
+      const rows = await db.query<{ attempt: number; result: GradeResult; image: string }>(
+        `SELECT a.attempt, a.result, COALESCE(a.image, s.image) AS image
+         FROM attempts a JOIN submissions s ON s.id = a.submission_id
+         WHERE a.submission_id = $1 AND a.graded_at IS NOT NULL ORDER BY a.attempt DESC LIMIT 1`,
         [submissionId],
       );
       return rows[0];

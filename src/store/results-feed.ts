@@ -35,14 +35,14 @@ export interface FeedItem {
   body: CallbackBody;
 }
 
-type Row = { seq: string; submission_id: string; work_id: string | null; attempt: number; recorded_at: Date; result: GradeResult };
+type Row = { seq: string; submission_id: string; work_id: string | null; attempt: number; recorded_at: Date; result: GradeResult; image: string };
 
 export function createResultFeed(db: Db) {
   return {
     /** The platform's results after place `after` (exclusive; "0": from the first), oldest first, at most `limit`. */
     async after(platformId: string, after: string, limit: number): Promise<FeedItem[]> {
       const rows = await db.query<Row>(
-        `SELECT f.seq::text AS seq, f.submission_id, s.work_id, f.attempt, f.recorded_at, a.result
+        `SELECT f.seq::text AS seq, f.submission_id, s.work_id, f.attempt, f.recorded_at, a.result, COALESCE(a.image, s.image) AS image
          FROM result_feed f
            JOIN submissions s ON s.id = f.submission_id
            JOIN attempts a ON a.submission_id = f.submission_id AND a.attempt = f.attempt
@@ -56,7 +56,7 @@ export function createResultFeed(db: Db) {
         workId: r.work_id,
         attempt: r.attempt,
         recordedAt: r.recorded_at,
-        body: callbackBody({ submissionId: r.submission_id, ...(r.work_id ? { workId: r.work_id } : {}) }, r.attempt, r.result),
+        body: callbackBody({ submissionId: r.submission_id, ...(r.work_id ? { workId: r.work_id } : {}) }, r.attempt, r.result, r.image),
       }));
     },
   };

@@ -114,7 +114,7 @@ describe('GET /metrics', () => {
     await receiver.waitForOne((c) => c.body.work_id === ok.work_id);
     await stack.waitFor(ids[0]!, (x) => x.status === 'completed');
     // 410 Gone: the delivery ends at once (given up); the submission is failed (time limit) all the same.
-    await stack.waitFor(ids[1]!, (x) => x.attempts[0]?.delivery?.status === 'failed');
+    await stack.waitFor(ids[1]!, (x) => x.attempts[0]?.delivery?.status === 'gone');
 
     const s1 = await serverMetrics();
     const d = (name: string, labels: Record<string, string> = {}) => sum(s1.samples, name, labels) - sum(s0.samples, name, labels);

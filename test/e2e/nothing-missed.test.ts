@@ -88,15 +88,19 @@ describe('POST /v1/submissions/{id}/redeliver', () => {
     }
   });
 
-  it('records a redelivery that the receiver refuses with 410 Gone as failed; the submission stays as it was', async () => {
+  it('records a redelivery to a URL that answered 410 Gone as failed, not attempted; the submission stays as it was', async () => {
     const wid = workId('redeliver-gone');
     const res = await stack.post({ image: SCRIPT_RUNNER, work_id: wid, callback: receiver.url('/gone'), file: quick() });
     const id = res.body.id as string;
-    const before = await stack.waitFor(id, (b) => b.status === 'failed' && b.attempts[0]?.delivery?.status === 'failed');
+    const before = await stack.waitFor(id, (b) => b.status === 'failed' && b.attempts[0]?.delivery?.status === 'gone');
+    const sent = receiver.received.length;
     const r = await stack.request('POST', `/v1/submissions/${id}/redeliver`);
     expect(r.status).toBe(202);
+    // The receiver unsubscribed that URL (Standard Webhooks' 410): a redelivery is not sent there either.
     const after = await stack.waitFor(id, (b) => b.attempts[0].redeliveries[0]?.status === 'failed');
-    expect(after.attempts[0].redeliveries[0]).toMatchObject({ tries: 1, last_status: 410, webhook_id: `msg_${id}_1_r1` });
+    expect(after.attempts[0].redeliveries[0]).toMatchObject({ tries: 1, last_status: null, webhook_id: `msg_${id}_1_r1` });
+    expect(after.attempts[0].redeliveries[0].last_error).toMatch(/not attempted: the receiver answered 410 Gone/);
+    expect(receiver.received.length).toBe(sent);
     expect(after.status).toBe('failed');
     expect(after.attempts[0].delivery).toEqual(before.attempts[0].delivery);
   });
