@@ -19,7 +19,14 @@ export async function openBrowser(executablePath: string): Promise<Browser> {
     executablePath,
     headless: true,
     // Root in a container has no user namespaces for Chromium's sandbox; the pages are our own UI on loopback.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--window-size=${VIEWPORT.width},${VIEWPORT.height}`],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      `--window-size=${VIEWPORT.width},${VIEWPORT.height}`,
+      // Loopback only: the UI would fetch Temporal's news feed from the internet; no name resolves but 127.0.0.1.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    ],
   });
 }
 
@@ -61,14 +68,28 @@ export async function shoot(
   }
 }
 
-/** On a workflow's Queries tab: choose `queryType` and run it; the page is ready when the answer shows `expect`. */
+/**
+ * On a workflow's Queries tab: choose `queryType` and run it; the page is ready when the answer shows `expect`.
+ * The tab redraws its list once the workflow's query definitions arrive (through the codec endpoint when
+ * payloads are encrypted), which can undo an early choice: the choice is made again until the answer shows.
+ */
 export function runQuery(queryType: string, expect: string): (page: Page) => Promise<(text: string) => boolean> {
   return async (page) => {
-    await page.click('[data-testid="query-select-button"]');
-    const option = await page.waitForSelector(`xpath/.//li[@role="option"][normalize-space(.)="${queryType}"]`, { timeout: 30_000 });
-    await option!.click();
-    const run = await page.waitForSelector('xpath/.//button[normalize-space(.)="Run Query"]', { timeout: 30_000 });
-    await run!.click();
+    for (let round = 0; round < 8; round++) {
+      await page.click('[data-testid="query-select-button"]');
+      const option = await page.waitForSelector(`xpath/.//li[@role="option"][normalize-space(.)="${queryType}"]`, { timeout: 30_000 });
+      await option!.click();
+      // Give a late redraw of the list the time to undo the choice; choose again if it did.
+      await new Promise((r) => setTimeout(r, 2000));
+      const chosen = await page.$eval('#query-select', (e) => (e as unknown as { value: string }).value);
+      if (chosen !== queryType) continue;
+      const run = await page.waitForSelector('xpath/.//button[normalize-space(.)="Run Query" or normalize-space(.)="Refresh Query"]', { timeout: 30_000 });
+      await run!.click();
+      const shown = await page
+        .waitForFunction((text: string) => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText.includes(text), { timeout: 10_000 }, expect)
+        .then(() => true, () => false);
+      if (shown) break;
+    }
     return (text) => text.includes(expect);
   };
 }
