@@ -49,13 +49,16 @@ describe('npm run screenshots', () => {
     expect(list.url).toContain(encodeURIComponent(`GradeflowAssignment="${result.scenario.assignment}"`));
   });
 
-  it('shows a completed grading with its grade, and a failed one with why', () => {
+  it('shows a completed grading with its grade, and a failed one with why (its outcome attributes)', () => {
     expect(shot('ui-completed-grading').text).toContain(result.scenario.completed.workflowId);
     expect(shot('ui-completed-grading').text).toMatch(/"grade": 10\b/);
     const failed = shot('ui-failed-grading');
     expect(result.scenario.failed.reason).toBe('time_limit_exceeded');
     expect(failed.text).toContain(result.scenario.failed.workflowId);
-    expect(failed.text).toContain('time_limit_exceeded');
+    expect(failed.text).toContain('"GradeflowReason": "time_limit_exceeded"');
+    expect(failed.text).toContain('"GradeflowOrigin": "student"');
+    // Privacy by default: the student is a keyed hash there, never the id.
+    expect(failed.text).toMatch(/"GradeflowStudent": "sh_[0-9a-f]{24}"/);
   });
 
   it('shows a running assignment regrade\'s progress from its query', () => {

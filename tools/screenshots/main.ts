@@ -43,8 +43,9 @@ export async function takeScreenshots(
     shots.push(await shoot(browser, out, 'ui-completed-grading', workflowPage(stack.uiUrl, s.completed.workflowId, await runId(s.completed.workflowId), 'history'),
       (t) => t.includes('COMPLETED') && t.includes('"grade"'), 'a completed grading'));
     log(`took ${shots.at(-1)!.file}`);
-    shots.push(await shoot(browser, out, 'ui-failed-grading', workflowPage(stack.uiUrl, s.failed.workflowId, await runId(s.failed.workflowId), 'history'),
-      (t) => t.includes(s.failed.workflowId) && t.includes('"success": false'), 'a failed grading'));
+    // Why it failed, at a glance: its outcome attributes (the same a list can be filtered on).
+    shots.push(await shoot(browser, out, 'ui-failed-grading', workflowPage(stack.uiUrl, s.failed.workflowId, await runId(s.failed.workflowId), 'search-attributes'),
+      (t) => t.includes(s.failed.workflowId) && t.includes('GradeflowReason') && t.includes(s.failed.reason), 'a failed grading and why'));
     log(`took ${shots.at(-1)!.file}`);
     const regrade = await pausedRegrade(stack, s.assignment);
     shots.push(await shoot(browser, out, 'ui-assignment-regrade', workflowPage(stack.uiUrl, regrade.workflowId, await runId(regrade.workflowId), 'query'),
