@@ -1,40 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDb, type Db } from '../../src/store/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { createPruner } from '../../src/store/prune';
 import { createSubmissionStore, type NewSubmission, type SubmissionStore } from '../../src/store/submissions';
+import { STORE_BACKENDS } from '../helpers/store-backends';
 
 /** Retention (`gradeflow prune`'s store part) on both backends: what it takes, what it keeps, and what it never touches. */
-
-const backends: Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> = [
-  [
-    'PGlite (embedded)',
-    async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gradeflow-prune-'));
-      const db = await openDb({ dataDir: dir });
-      return { db, cleanup: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-    },
-  ],
-  [
-    'PostgreSQL server',
-    async () => {
-      const admin = await openDb({ databaseUrl: inject('postgresUrl'), dataDir: '' });
-      const name = `gradeflow_${randomUUID().replace(/-/g, '')}`;
-      await admin.exec(`CREATE DATABASE ${name}`);
-      const db = await openDb({ databaseUrl: inject('postgresUrl').replace(/\/postgres$/, `/${name}`), dataDir: '' });
-      return { db, cleanup: async () => { await db.close(); await admin.exec(`DROP DATABASE ${name} WITH (FORCE)`); await admin.close(); } };
-    },
-  ],
-];
 
 const DAY = 86_400_000;
 const result = { success: true, grade: 7, comments: ['ok'], tests: [], stdout: { text: 'student output', bytes: 14, truncated: false }, stderr: { text: 'warn', bytes: 4, truncated: false } };
 
-describe.each(backends)('prune on %s', (_name, open) => {
+describe.each(STORE_BACKENDS)('prune on %s', (_name, open) => {
   let db: Db;
   let store: SubmissionStore;
   let cleanup: () => Promise<void>;
