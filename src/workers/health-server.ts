@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../shared/http-listener';
 import type { Worker } from '@temporalio/worker';
 import type Dockerode from 'dockerode';
 import type { ContainerSlots } from '../activities/docker/container-slots';
@@ -86,18 +86,5 @@ export async function startHealthServer(src: HealthSource, host: string, port: n
       (err: Error) => send(503, { hostId: src.hostId, down: [`health check failed: ${err.message}`] }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${shown}:${address.port}/healthz`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server, host, port, '/healthz');
 }
